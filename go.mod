@@ -1,0 +1,27 @@
+module github.com/pulsehq/pulse
+
+go 1.26.8
+
+require (
+	github.com/andybalholm/brotli v1.2.0
+	github.com/chromedp/chromedp v0.23.1
+	github.com/hajimehoshi/go-mp3 v0.3.4
+	github.com/stretchr/testify v1.12.1
+	honnef.co/go/js/dom/v2 v2.0.0-20231112215516-51f43a291193
+	modernc.org/sqlite v1.62.0
+)
+
+require (
+	github.com/chromedp/cdproto v0.160.1 // indirect
+	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/ncruces/go-strftime v1.1.0 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	modernc.org/libc v1.80.1 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.12.1 // indirect
+)

@@ -1,0 +1,189 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/pulsehq/pulse/server/pulse"
+)
+
+// pageConfig is what the player page hands to the wasm player.
+type pageConfig struct {
+	UUID      string  `json:"uuid"`
+	Title     string  `json:"title"`
+	MediaURL  string  `json:"media_url"`
+	Type      string  `json:"type"`
+	Duration  float64 `json:"duration,omitempty"`
+	ConfigURL string  `json:"config_url"`
+	PeaksURL  string  `json:"peaks_url,omitempty"`
+}
+
+func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
+	uuid := r.PathValue("uuid")
+	m, err := s.media(r, uuid)
+	if pulse.ErrorCode(err) == pulse.ENotFound {
+		setPageHeaders(w, s.cfg.FrameAncestors)
+		s.render(w, r, http.StatusNotFound, "notfound.html", map[string]string{"UUID": uuid})
+		return
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	cfg := pageConfig{
+		UUID:      m.UUID,
+		Title:     m.Title,
+		MediaURL:  "/media/" + m.UUID,
+		Type:      m.Type,
+		Duration:  m.Duration,
+		ConfigURL: "/api/player/" + m.UUID + "/webhooks",
+	}
+	if len(m.Peaks) > 0 {
+		cfg.PeaksURL = "/media/" + m.UUID + "/peaks"
+	}
+	setPageHeaders(w, s.cfg.FrameAncestors)
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "player.html", map[string]any{
+		"Media":        m,
+		"MediaURL":     cfg.MediaURL,
+		"Config":       cfg,
+		"Duration":     strconv.FormatFloat(m.Duration, 'f', 3, 64),
+		"DurationText": clock(m.Duration),
+	})
+}
+
+// media returns the media with the uuid; a malformed uuid is not found.
+func (s *Server) media(r *http.Request, uuid string) (*pulse.Media, error) {
+	if !pulse.ValidUUID(uuid) {
+		return nil, pulse.Errorf(pulse.ENotFound, "no media %q", uuid)
+	}
+	return s.store.Media(r.Context(), uuid)
+}
+
+// clock formats seconds as m:ss or h:mm:ss.
+func clock(sec float64) string {
+	if math.IsNaN(sec) || math.IsInf(sec, 0) || sec < 0 {
+		sec = 0
+	}
+	t := int(sec)
+	h, m, ss := t/3600, t/60%60, t%60
+	pad := func(n int) string {
+		if n < 10 {
+			return "0" + strconv.Itoa(n)
+		}
+		return strconv.Itoa(n)
+	}
+	if h > 0 {
+		return strconv.Itoa(h) + ":" + pad(m) + ":" + pad(ss)
+	}
+	return strconv.Itoa(m) + ":" + pad(ss)
+}
+
+// playerWebhook is the part of a webhook a player needs (PROTOCOL.md §2).
+type playerWebhook struct {
+	ID            string `json:"id"`
+	URL           string `json:"url"`
+	RequestField  string `json:"request_field"`
+	ResponseField string `json:"response_field"`
+	RPM           int    `json:"rpm"`
+	Events        bool   `json:"events"`
+	RequireParam  bool   `json:"require_param"`
+}
+
+type playerConfig struct {
+	UUID     string          `json:"uuid"`
+	Webhooks []playerWebhook `json:"webhooks"`
+}
+
+func (s *Server) handlePlayerConfig(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	m, err := s.media(r, r.PathValue("uuid"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	all, err := s.store.Webhooks(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	cfg := playerConfig{UUID: m.UUID, Webhooks: []playerWebhook{}}
+	for _, wh := range pulse.PlayerWebhooks(all, m.UUID) {
+		cfg.Webhooks = append(cfg.Webhooks, playerWebhook{
+			ID: wh.ID, URL: wh.URL, RequestField: wh.RequestField, ResponseField: wh.ResponseField,
+			RPM: wh.RPM, Events: wh.Events, RequireParam: wh.RequireParam,
+		})
+	}
+	body, err := json.Marshal(cfg)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.cfg.ConfigMaxAge.Seconds())))
+	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(append(body, '\n'))
+}
+
+func (s *Server) handleMediaFile(w http.ResponseWriter, r *http.Request) {
+	m, err := s.media(r, r.PathValue("uuid"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	f, err := os.Open(filepath.Join(s.cfg.MediaDir, filepath.Base(m.File)))
+	if errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("media file missing", "uuid", m.UUID, "file", m.File, "dir", s.cfg.MediaDir)
+		s.error(w, r, pulse.Errorf(pulse.ENotFound, "the file of media %q is missing on this server", m.UUID))
+		return
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", m.Type)
+	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Access-Control-Allow-Origin", "*")
+	http.ServeContent(w, r, "", st.ModTime(), f)
+}
+
+func (s *Server) handlePeaks(w http.ResponseWriter, r *http.Request) {
+	m, err := s.media(r, r.PathValue("uuid"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if len(m.Peaks) == 0 {
+		s.error(w, r, pulse.Errorf(pulse.ENotFound, "media %q has no waveform", m.UUID))
+		return
+	}
+	peaks := make([]int, len(m.Peaks))
+	for i, p := range m.Peaks {
+		peaks[i] = int(p)
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	writeJSON(w, http.StatusOK, map[string]any{"uuid": m.UUID, "duration": m.Duration, "peaks": peaks})
+}

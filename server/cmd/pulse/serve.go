@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulsehq/pulse/server/api"
+	"github.com/pulsehq/pulse/server/demo"
+	"github.com/pulsehq/pulse/server/library"
+	"github.com/pulsehq/pulse/server/pulse"
+)
+
+// demoReceiverPath is where serve mounts the demo receiver.
+const demoReceiverPath = "/demo/receiver"
+
+func (env environment) serve(ctx context.Context, args []string) error {
+	fs, data := env.flags("serve", "pulse serve [flags]")
+	addr := fs.String("addr", env.or("PULSE_ADDR", "127.0.0.1:8080"), "address to listen on (env PULSE_ADDR)")
+	baseURL := fs.String("base-url", env.getenv("PULSE_BASE_URL"), "public URL of this server, for links (env PULSE_BASE_URL; default http://ADDR)")
+	demoMedia := fs.String("demo-media", env.getenv("PULSE_DEMO_MEDIA"), "on first start, import classic.mp3 and mpeg2.mp3 from this folder and add a demo webhook (env PULSE_DEMO_MEDIA)")
+	demoReceiver := fs.Bool("demo-receiver", env.or("PULSE_DEMO_RECEIVER", "true") == "true", "serve the demo receiver at "+demoReceiverPath+" (env PULSE_DEMO_RECEIVER)")
+	frameAncestors := fs.String("frame-ancestors", env.getenv("PULSE_FRAME_ANCESTORS"), "who may embed the player: a CSP source list such as \"https://lms.example.edu\" (env PULSE_FRAME_ANCESTORS; default anyone)")
+	logLevel := fs.String("log-level", env.or("PULSE_LOG_LEVEL", "info"), "debug, info, warn or error (env PULSE_LOG_LEVEL)")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("serve: unexpected argument %q", pos[0])
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usagef("serve: --log-level: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+
+	store, err := openStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	base := strings.TrimSuffix(*baseURL, "/")
+	if base == "" {
+		base = "http://" + publicAddr(ln.Addr().String())
+	}
+
+	if *demoMedia != "" {
+		if err := seedDemo(ctx, env, store, *data, *demoMedia, base); err != nil {
+			return fmt.Errorf("demo content: %w", err)
+		}
+	}
+
+	srv, err := api.New(api.Config{MediaDir: mediaDir(*data), FrameAncestors: *frameAncestors}, store, log)
+	if err != nil {
+		return err
+	}
+	if *demoReceiver {
+		rc := demo.New(demoReceiverPath, env.stdout, log)
+		srv.Mount(demoReceiverPath, rc)
+		srv.Mount(demoReceiverPath+"/", rc)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if err := printURLs(ctx, env, store, base, *demoReceiver); err != nil {
+		return err
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// publicAddr turns a listening address into one a browser can open.
+func publicAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func printURLs(ctx context.Context, env environment, store pulse.Store, base string, receiver bool) error {
+	media, err := store.MediaList(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "Pulse is listening on %s\n", base)
+	for i := len(media) - 1; i >= 0; i-- {
+		fmt.Fprintf(env.stdout, "  Player:   %s/v/%s?student=john_doe   (%s)\n", base, media[i].UUID, media[i].Title)
+	}
+	if len(media) == 0 {
+		fmt.Fprintln(env.stdout, "  No media yet: add some with `bin/pulse media add FILE`.")
+	}
+	if receiver {
+		fmt.Fprintf(env.stdout, "  Receiver: %s%s\n", base, demoReceiverPath)
+	}
+	return nil
+}
+
+// demoFiles are the real recordings that ship with go-mp3.
+var demoFiles = []struct{ file, title string }{
+	{"mpeg2.mp3", "Alice's Adventures in Wonderland (speech)"},
+	{"classic.mp3", "Mozart: A Little Night Music, allegro"},
+}
+
+// seedDemo imports the demo media and adds a demo webhook pointing at the
+// demo receiver, once: a marker in the data folder says it was done, so
+// that an admin who deletes demo content does not see it come back.
+func seedDemo(ctx context.Context, env environment, store pulse.Store, data, dir, base string) error {
+	marker := filepath.Join(data, ".demo-seeded")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	lib := &library.Library{Store: store, Dir: mediaDir(data)}
+	for _, d := range demoFiles {
+		f, err := os.Open(filepath.Join(dir, d.file))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stderr, "importing demo media %s (first start only)…\n", d.file)
+		_, err = lib.Import(ctx, f, d.title)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("import %s: %w", d.file, err)
+		}
+	}
+	w := pulse.NewWebhook()
+	w.Name = "Demo receiver"
+	w.URL = base + demoReceiverPath
+	w.RequestField, w.ResponseField = "student", "student_id"
+	w.RPM = 2
+	if err := w.Validate(); err != nil {
+		return err
+	}
+	if err := store.CreateWebhook(ctx, w, 0); err != nil {
+		return err
+	}
+	return os.WriteFile(marker, []byte(strconv.FormatInt(time.Now().Unix(), 10)+"\n"), 0o644)
+}
+

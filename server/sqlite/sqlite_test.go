@@ -1,0 +1,57 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulsehq/pulse/server/pulse"
+	"github.com/pulsehq/pulse/server/storetest"
+)
+
+// MustOpen opens a store in a temporary folder, closed when the test ends.
+func MustOpen(tb testing.TB, path string) *Store {
+	tb.Helper()
+	s, err := Open(context.Background(), path)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) pulse.Store {
+		return MustOpen(t, filepath.Join(t.TempDir(), "pulse.db"))
+	})
+}
+
+func TestPersistsAcrossReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pulse.db")
+	ctx := context.Background()
+	s, err := Open(ctx, path)
+	require.NoError(t, err)
+	w := pulse.NewWebhook()
+	w.URL, w.RequestField, w.ResponseField = "https://a.example/x", "student", "student_id"
+	require.NoError(t, s.CreateWebhook(ctx, w, 0))
+	require.NoError(t, s.Close())
+
+	s2 := MustOpen(t, path)
+	got, err := s2.Webhook(ctx, w.ID)
+	require.NoError(t, err)
+	assert.Equal(t, w.URL, got.URL)
+	var mode string
+	require.NoError(t, s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
+	assert.Equal(t, "wal", mode)
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pulse.db")
+	s := MustOpen(t, path)
+	_, err := s.db.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)`)
+	require.NoError(t, err)
+	s.Close()
+	_, err = Open(context.Background(), path)
+	assert.ErrorContains(t, err, "newer than this binary")
+}

@@ -1,0 +1,183 @@
+// Command player is the Pulse player, compiled to WebAssembly. It only
+// wires parts together: the page's media element and controls, the webhook
+// config from the server, the heartbeat engine and the browser's network.
+package main
+
+import (
+	"encoding/base64"
+	"strings"
+	"syscall/js"
+	"time"
+
+	"honnef.co/go/js/dom/v2"
+
+	"github.com/pulsehq/pulse/wasm/browser"
+	"github.com/pulsehq/pulse/wasm/heartbeat"
+	"github.com/pulsehq/pulse/wasm/media"
+	"github.com/pulsehq/pulse/wasm/player"
+	"github.com/pulsehq/pulse/wasm/ui"
+)
+
+// configTimeout bounds the wait for the webhook config; playback never
+// waits for it.
+const configTimeout = 10 * time.Second
+
+func main() {
+	doc := dom.GetWindow().Document()
+	page, err := pageConfig(doc)
+	if err != nil {
+		browser.Warn("the player page is broken: " + err.Error())
+		doc.GetElementByID("status").SetTextContent("The player could not start: " + err.Error())
+		return
+	}
+	el := mediaElement(doc.GetElementByID("media"))
+	m := media.NewElement(el)
+	ui.Bind(doc, m)
+	go arm(page, m)
+	select {} // the player lives as long as the page
+}
+
+// page is what the server put in the page's #pulse-config.
+type page struct {
+	uuid, configURL string
+}
+
+func pageConfig(doc dom.Document) (page, error) {
+	el := doc.GetElementByID("pulse-config")
+	if el == nil {
+		return page{}, errString("no #pulse-config element")
+	}
+	v, err := browser.Call(js.Global().Get("JSON"), "parse", el.TextContent())
+	if err != nil {
+		return page{}, errString("bad #pulse-config: " + err.Error())
+	}
+	p := page{uuid: str(v, "uuid"), configURL: str(v, "config_url")}
+	if p.uuid == "" || p.configURL == "" {
+		return page{}, errString("#pulse-config lacks uuid or config_url")
+	}
+	return p, nil
+}
+
+func mediaElement(e dom.Element) *dom.HTMLMediaElement {
+	switch e := e.(type) {
+	case *dom.HTMLAudioElement:
+		return e.HTMLMediaElement
+	case *dom.HTMLVideoElement:
+		return e.HTMLMediaElement
+	case *dom.HTMLMediaElement:
+		return e
+	}
+	panic("pulse: #media is not an audio or video element")
+}
+
+// arm loads the webhook config and starts tracking. Any failure means no
+// tracking, never a broken player.
+func arm(p page, m media.Media) {
+	cfg, err := browser.FetchJSON(p.configURL, configTimeout)
+	if err != nil {
+		browser.Warn("webhook config unavailable (" + err.Error() + "): playing without tracking")
+		return
+	}
+	hooks := webhooks(cfg)
+	eng := heartbeat.New(heartbeat.Config{
+		UUID:     p.uuid,
+		Session:  newSession(),
+		Query:    heartbeat.ParseQuery(js.Global().Get("location").Get("search").String()),
+		Webhooks: hooks,
+		Jitter:   func() float64 { return js.Global().Get("Math").Call("random").Float() },
+	})
+	tr := player.NewTracker(eng, hooks, m, sender{}, browser.Warn)
+
+	// Final data goes out by beacon, synchronously, when the page is hidden
+	// or goes away: https://developer.chrome.com/docs/web-platform/page-lifecycle-api
+	doc := js.Global().Get("document")
+	doc.Call("addEventListener", "visibilitychange", js.FuncOf(func(js.Value, []js.Value) any {
+		if doc.Get("visibilityState").String() == "hidden" {
+			tr.Hidden()
+		}
+		return nil
+	}))
+	js.Global().Call("addEventListener", "pagehide", js.FuncOf(func(js.Value, []js.Value) any {
+		tr.Leave()
+		return nil
+	}))
+	tr.Start()
+	browser.Mark("pulse:armed")
+	if n := eng.Active(); n > 0 {
+		browser.Info("tracking armed: " + itoa(n) + " webhook(s)")
+	}
+}
+
+// webhooks reads the player config (PROTOCOL.md §2), skipping entries that
+// are not usable rather than failing: one bad webhook must not stop the
+// others.
+func webhooks(cfg js.Value) []heartbeat.Webhook {
+	list := cfg.Get("webhooks")
+	if list.Type() != js.TypeObject || !js.Global().Get("Array").Call("isArray", list).Bool() {
+		browser.Warn("webhook config has no webhooks list: playing without tracking")
+		return nil
+	}
+	var out []heartbeat.Webhook
+	for i := range list.Length() {
+		v := list.Index(i)
+		if v.Type() != js.TypeObject {
+			continue
+		}
+		w := heartbeat.Webhook{
+			ID:            str(v, "id"),
+			URL:           str(v, "url"),
+			RequestField:  str(v, "request_field"),
+			ResponseField: str(v, "response_field"),
+			RPM:           num(v, "rpm"),
+			Events:        v.Get("events").Type() != js.TypeBoolean || v.Get("events").Bool(),
+			RequireParam:  v.Get("require_param").Type() == js.TypeBoolean && v.Get("require_param").Bool(),
+		}
+		if w.ID == "" || w.ResponseField == "" || !(strings.HasPrefix(w.URL, "https://") || strings.HasPrefix(w.URL, "http://")) {
+			browser.Warn("skipping an unusable webhook in the config: " + w.ID)
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func str(v js.Value, key string) string {
+	if f := v.Get(key); f.Type() == js.TypeString {
+		return f.String()
+	}
+	return ""
+}
+
+func num(v js.Value, key string) int {
+	if f := v.Get(key); f.Type() == js.TypeNumber {
+		return f.Int()
+	}
+	return 0
+}
+
+// newSession returns 128 random bits, URL-safe, from crypto.getRandomValues.
+func newSession() string {
+	arr := js.Global().Get("Uint8Array").New(16)
+	js.Global().Get("crypto").Call("getRandomValues", arr)
+	b := make([]byte, 16)
+	js.CopyBytesToGo(b, arr)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// sender delivers heartbeats with the browser's fetch and sendBeacon.
+type sender struct{}
+
+func (sender) Post(s heartbeat.Send) heartbeat.Result         { return browser.Post(s) }
+func (sender) Beacon(s heartbeat.Send) bool                   { return browser.Beacon(s) }
+func (sender) Diagnose(url string, r heartbeat.Result) string { return browser.Diagnose(url, r) }
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}

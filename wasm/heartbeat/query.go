@@ -1,0 +1,98 @@
+package heartbeat
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Query holds the parameters of the player page's URL, decoded the way
+// browsers decode them (the WHATWG application/x-www-form-urlencoded parser
+// that URLSearchParams uses): "+" is a space, a "%" that does not start a
+// valid escape stays as it is, and bytes that are not UTF-8 become U+FFFD.
+// Values are never interpreted further; they are sent as they stand.
+type Query struct {
+	pairs [][2]string
+}
+
+// ParseQuery parses a URL query string, with or without its leading "?".
+// It never fails: a hostile query yields odd values, not an error.
+func ParseQuery(raw string) Query {
+	raw = strings.TrimPrefix(raw, "?")
+	var q Query
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		q.pairs = append(q.pairs, [2]string{formDecode(name), formDecode(value)})
+	}
+	return q
+}
+
+// Get returns the first value of the parameter name and whether it was
+// present at all.
+func (q Query) Get(name string) (string, bool) {
+	for _, p := range q.pairs {
+		if p[0] == name {
+			return p[1], true
+		}
+	}
+	return "", false
+}
+
+// formDecode percent-decodes s leniently and replaces "+" with a space.
+func formDecode(s string) string {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return toValidUTF8(s)
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return toValidUTF8(string(b))
+}
+
+// toValidUTF8 replaces each byte that is not part of valid UTF-8 with U+FFFD,
+// close to what a browser's UTF-8 decoder does.
+func toValidUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
+	}
+}

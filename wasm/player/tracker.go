@@ -1,0 +1,183 @@
+// Package player wires media events to the heartbeat engine and the
+// engine's sends to the network. It is plain Go behind two small
+// interfaces (media.Media and Sender), so its timing loop is tested
+// natively with testing/synctest; the browser implementations live in
+// wasm/media and wasm/browser.
+package player
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pulsehq/pulse/wasm/heartbeat"
+	"github.com/pulsehq/pulse/wasm/media"
+)
+
+// Sender delivers heartbeats.
+type Sender interface {
+	// Post sends s and waits for the outcome. It is called on its own
+	// goroutine.
+	Post(s heartbeat.Send) heartbeat.Result
+	// Beacon queues s for delivery even if the page goes away, and
+	// reports whether the browser accepted it. It must not block: it is
+	// called synchronously inside pagehide and visibilitychange handlers.
+	Beacon(s heartbeat.Send) bool
+	// Diagnose explains a failed Post in words a person can act on.
+	Diagnose(url string, r heartbeat.Result) string
+}
+
+// Tracker feeds a media's events to a heartbeat engine and carries out
+// what the engine decides: fetches on their own goroutines, beacons
+// synchronously, and one timer for the engine's next wake-up.
+type Tracker struct {
+	mu      sync.Mutex
+	eng     *heartbeat.Engine
+	m       media.Media
+	send    Sender
+	warn    func(string)
+	urls    map[string]string // webhook id → URL, for messages
+	failing map[string]bool   // webhooks whose failure was already logged
+	timer   *time.Timer
+	wake    time.Time
+}
+
+// NewTracker returns a tracker; Start connects it.
+func NewTracker(eng *heartbeat.Engine, hooks []heartbeat.Webhook, m media.Media, send Sender, warn func(string)) *Tracker {
+	t := &Tracker{eng: eng, m: m, send: send, warn: warn, urls: map[string]string{}, failing: map[string]bool{}}
+	for _, h := range hooks {
+		t.urls[h.ID] = h.URL
+	}
+	return t
+}
+
+// Start subscribes to the media's events. Media that is already playing
+// (the viewer pressed play before the webhook config arrived) counts as
+// starting now.
+func (t *Tracker) Start() {
+	t.m.On(t.handle)
+	if !t.m.Paused() {
+		t.handle(media.Play)
+	}
+}
+
+func (t *Tracker) snapshot() heartbeat.Media {
+	return heartbeat.Media{Position: t.m.Position(), Duration: t.m.Duration(), Ended: t.m.Ended()}
+}
+
+// handle reports one media event to the engine.
+func (t *Tracker) handle(ev media.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, m := time.Now(), t.snapshot()
+	switch ev {
+	case media.Play, media.Playing:
+		// "playing" also follows a stall; the engine ignores a play
+		// while playing, so a stall is neither a pause nor a new start.
+		t.eng.Play(now, m)
+	case media.Pause:
+		t.eng.Pause(now, m)
+	case media.Seeking:
+		t.eng.Seeking(now, m)
+	case media.Seeked:
+		t.eng.Seeked(now, m)
+	case media.Ended:
+		t.eng.Ended(now, m)
+	case media.TimeUpdate, media.DurationChange:
+		t.eng.Progress(now, m)
+	default:
+		// waiting, loadstart, progress, rate and volume changes: the
+		// session and the clock go on.
+		return
+	}
+	t.pump(now, m)
+}
+
+// Hidden reports that the page became hidden and sends the final data
+// by beacon before returning.
+func (t *Tracker) Hidden() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, m := time.Now(), t.snapshot()
+	t.beacons(now, t.eng.Hidden(now, m))
+	t.pump(now, m)
+}
+
+// Leave reports that the page is going away (pagehide) and sends the
+// final data by beacon before returning.
+func (t *Tracker) Leave() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, m := time.Now(), t.snapshot()
+	t.beacons(now, t.eng.Leave(now, m))
+	t.pump(now, m)
+}
+
+func (t *Tracker) beacons(now time.Time, sends []heartbeat.Send) {
+	for _, s := range sends {
+		if !t.send.Beacon(s) {
+			t.warn("the browser refused a beacon to " + s.URL + " (its beacon quota is full); it will go by fetch if the page stays")
+			t.eng.BeaconRefused(now, s)
+		}
+	}
+}
+
+// pump starts the sends that are due and sets the timer for the next.
+// Called with mu held.
+func (t *Tracker) pump(now time.Time, m heartbeat.Media) {
+	for _, s := range t.eng.Poll(now, m) {
+		go t.post(s)
+	}
+	next, ok := t.eng.Next()
+	if !ok {
+		if t.timer != nil {
+			t.timer.Stop()
+		}
+		t.wake = time.Time{}
+		return
+	}
+	if t.timer != nil && next.Equal(t.wake) {
+		return
+	}
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	t.wake = next
+	t.timer = time.AfterFunc(max(next.Sub(now), 0), t.tick)
+}
+
+func (t *Tracker) tick() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.wake = time.Time{}
+	t.pump(time.Now(), t.snapshot())
+}
+
+func (t *Tracker) post(s heartbeat.Send) {
+	r := t.send.Post(s)
+	if r.Err != nil || r.Status < 200 || r.Status >= 300 {
+		t.report(s, r)
+	} else {
+		t.mu.Lock()
+		delete(t.failing, s.Webhook)
+		t.mu.Unlock()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	t.eng.Done(now, s.Webhook, r)
+	t.pump(now, t.snapshot())
+}
+
+// report logs a failure once per streak of failures of a webhook: a dead
+// endpoint gets one explanation, not one per retry.
+func (t *Tracker) report(s heartbeat.Send, r heartbeat.Result) {
+	t.mu.Lock()
+	logged := t.failing[s.Webhook]
+	t.failing[s.Webhook] = true
+	t.mu.Unlock()
+	if logged {
+		return
+	}
+	// Diagnose may probe the network: never with mu held.
+	t.warn("webhook " + s.Webhook + " (" + s.URL + "): " + t.send.Diagnose(s.URL, r))
+}

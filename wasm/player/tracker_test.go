@@ -1,0 +1,227 @@
+package player
+
+import (
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulsehq/pulse/wasm/heartbeat"
+	"github.com/pulsehq/pulse/wasm/media"
+)
+
+// fakeMedia plays in (synctest) time: its position moves with the clock.
+type fakeMedia struct {
+	mu       sync.Mutex
+	subs     []func(media.Event)
+	playing  bool
+	base     float64
+	since    time.Time
+	duration float64
+}
+
+func (f *fakeMedia) pos() float64 {
+	if !f.playing {
+		return f.base
+	}
+	return math.Min(f.base+time.Since(f.since).Seconds(), f.duration)
+}
+
+func (f *fakeMedia) emit(ev media.Event) {
+	for _, s := range f.subs {
+		s(ev)
+	}
+}
+
+func (f *fakeMedia) Play() error {
+	f.mu.Lock()
+	f.playing, f.since = true, time.Now()
+	f.mu.Unlock()
+	f.emit(media.Play)
+	return nil
+}
+
+func (f *fakeMedia) Pause() {
+	f.mu.Lock()
+	f.base, f.playing = f.pos(), false
+	f.mu.Unlock()
+	f.emit(media.Pause)
+}
+
+func (f *fakeMedia) Seek(s float64) {
+	f.mu.Lock()
+	f.base, f.since = s, time.Now()
+	f.mu.Unlock()
+	f.emit(media.Seeking)
+	f.emit(media.Seeked)
+}
+
+func (f *fakeMedia) Position() float64       { f.mu.Lock(); defer f.mu.Unlock(); return f.pos() }
+func (f *fakeMedia) Duration() float64       { return f.duration }
+func (f *fakeMedia) Paused() bool            { f.mu.Lock(); defer f.mu.Unlock(); return !f.playing }
+func (f *fakeMedia) Ended() bool             { return f.Position() >= f.duration }
+func (f *fakeMedia) Buffered() []media.Range { return nil }
+func (f *fakeMedia) Rate() float64           { return 1 }
+func (f *fakeMedia) SetRate(float64)         {}
+func (f *fakeMedia) Volume() float64         { return 1 }
+func (f *fakeMedia) SetVolume(float64)       {}
+func (f *fakeMedia) Muted() bool             { return false }
+func (f *fakeMedia) SetMuted(bool)           {}
+func (f *fakeMedia) Err() error              { return nil }
+func (f *fakeMedia) On(fn func(media.Event)) { f.subs = append(f.subs, fn) }
+
+// fakeSender records requests; a post takes latency and answers status.
+type fakeSender struct {
+	mu       sync.Mutex
+	start    time.Time
+	posts    []string
+	beacons  []string
+	status   int
+	latency  time.Duration
+	diagnose int
+}
+
+func (s *fakeSender) describe(x heartbeat.Send) string {
+	var ev, pos string
+	for _, f := range x.Fields {
+		switch f.Name {
+		case "event":
+			ev = f.Value
+		case "position":
+			pos = f.Value
+		}
+	}
+	return x.Webhook + ":" + ev + "@" + heartbeat.FormatSeconds(time.Since(s.start).Seconds()) + "/" + pos
+}
+
+func (s *fakeSender) Post(x heartbeat.Send) heartbeat.Result {
+	s.mu.Lock()
+	s.posts = append(s.posts, s.describe(x))
+	status, latency := s.status, s.latency
+	s.mu.Unlock()
+	time.Sleep(latency)
+	if status == 0 {
+		status = 200
+	}
+	return heartbeat.Result{Status: status}
+}
+
+func (s *fakeSender) Beacon(x heartbeat.Send) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beacons = append(s.beacons, s.describe(x))
+	return true
+}
+
+func (s *fakeSender) Diagnose(url string, r heartbeat.Result) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.diagnose++
+	return "HTTP 500"
+}
+
+func (s *fakeSender) got() ([]string, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.posts...), append([]string(nil), s.beacons...)
+}
+
+func newTracker(t *testing.T, m *fakeMedia, s *fakeSender, warn func(string), hooks ...heartbeat.Webhook) *Tracker {
+	t.Helper()
+	eng := heartbeat.New(heartbeat.Config{UUID: "u", Session: "s", Query: heartbeat.ParseQuery("student=john_doe"), Webhooks: hooks})
+	if warn == nil {
+		warn = func(msg string) { t.Log(msg) }
+	}
+	tr := NewTracker(eng, hooks, m, s, warn)
+	tr.Start()
+	return tr
+}
+
+func hook(id string, rpm int, events bool) heartbeat.Webhook {
+	return heartbeat.Webhook{ID: id, URL: "https://r.example/" + id, RequestField: "student", ResponseField: "student_id", RPM: rpm, Events: events}
+}
+
+func TestTrackerHeartbeatsInTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &fakeMedia{duration: 600}
+		s := &fakeSender{start: time.Now(), latency: 50 * time.Millisecond}
+		tr := newTracker(t, m, s, nil, hook("a", 6, true), hook("b", 20, false))
+		m.Play()
+		time.Sleep(31 * time.Second)
+		synctest.Wait()
+		m.Pause()
+		time.Sleep(60 * time.Second) // nothing while paused
+		synctest.Wait()
+		tr.Leave()
+		posts, beacons := s.got()
+		assert.Equal(t, []string{"a:play@0/0", "a:heartbeat@10/10", "a:heartbeat@20/20", "a:heartbeat@30/30", "a:pause@31/31"},
+			only(posts, "a:"))
+		assert.Equal(t, []string{"b:@3/3", "b:@6/6", "b:@9/9", "b:@12/12", "b:@15/15", "b:@18/18", "b:@21/21",
+			"b:@24/24", "b:@27/27", "b:@30/30"}, // in seed mode, 30 was within a second of the pause: no flush
+			only(posts, "b:"))
+		assert.Equal(t, []string{"a:leave@91/31"}, beacons)
+	})
+}
+
+// only keeps the entries with a prefix: sends of different webhooks at the
+// same instant go out in no fixed order.
+func only(list []string, prefix string) []string {
+	var out []string
+	for _, s := range list {
+		if strings.HasPrefix(s, prefix) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestTrackerStartsWhenAlreadyPlaying(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &fakeMedia{duration: 600}
+		s := &fakeSender{start: time.Now()}
+		m.Play() // before the config arrived
+		time.Sleep(5 * time.Second)
+		newTracker(t, m, s, nil, hook("a", 6, true))
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		posts, _ := s.got()
+		assert.Equal(t, []string{"a:play@5/5", "a:heartbeat@15/15"}, posts)
+	})
+}
+
+func TestTrackerHiddenSendsBeaconsSynchronously(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &fakeMedia{duration: 600}
+		s := &fakeSender{start: time.Now()}
+		tr := newTracker(t, m, s, nil, hook("a", 6, true), hook("b", 6, true), hook("c", 6, false))
+		m.Play()
+		time.Sleep(12 * time.Second)
+		tr.Hidden()
+		_, beacons := s.got() // no waiting: they went out inside Hidden
+		assert.Equal(t, []string{"a:hidden@12/12", "b:hidden@12/12", "c:@12/12"}, beacons)
+	})
+}
+
+func TestTrackerLogsFailureOncePerStreak(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &fakeMedia{duration: 600}
+		s := &fakeSender{start: time.Now(), status: 500}
+		var warnings []string
+		var mu sync.Mutex
+		newTracker(t, m, s, func(msg string) { mu.Lock(); warnings = append(warnings, msg); mu.Unlock() }, hook("a", 60, false))
+		m.Play()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, warnings, 1, "one explanation per failure streak")
+		assert.True(t, strings.Contains(warnings[0], "webhook a (https://r.example/a): HTTP 500"), warnings[0])
+		posts, _ := s.got()
+		assert.Greater(t, len(posts), 5, "heartbeats go on while the endpoint fails")
+	})
+}
