@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/pulsehq/pulse/server/pulse"
+	"github.com/pulsehq/pulse/wasm/ui"
 )
 
 // pageConfig is what the player page hands to the wasm player.
@@ -56,7 +56,7 @@ func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 		"MediaURL":     cfg.MediaURL,
 		"Config":       cfg,
 		"Duration":     strconv.FormatFloat(m.Duration, 'f', 3, 64),
-		"DurationText": clock(m.Duration),
+		"DurationText": ui.Clock(m.Duration),
 	})
 }
 
@@ -66,25 +66,6 @@ func (s *Server) media(r *http.Request, uuid string) (*pulse.Media, error) {
 		return nil, pulse.Errorf(pulse.ENotFound, "no media %q", uuid)
 	}
 	return s.store.Media(r.Context(), uuid)
-}
-
-// clock formats seconds as m:ss or h:mm:ss.
-func clock(sec float64) string {
-	if math.IsNaN(sec) || math.IsInf(sec, 0) || sec < 0 {
-		sec = 0
-	}
-	t := int(sec)
-	h, m, ss := t/3600, t/60%60, t%60
-	pad := func(n int) string {
-		if n < 10 {
-			return "0" + strconv.Itoa(n)
-		}
-		return strconv.Itoa(n)
-	}
-	if h > 0 {
-		return strconv.Itoa(h) + ":" + pad(m) + ":" + pad(ss)
-	}
-	return strconv.Itoa(m) + ":" + pad(ss)
 }
 
 // playerWebhook is the part of a webhook a player needs (PROTOCOL.md §2).
