@@ -38,7 +38,7 @@ step "build the player wasm"
 make --no-print-directory wasm
 
 step "gofmt and go vet"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(gofmt -l server wasm web scripts)
 if [ -n "$unformatted" ]; then
 	echo "gofmt would change:" $unformatted >&2
 	exit 1

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -19,10 +21,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pulsehq/pulse/server/demo"
+	"github.com/pulsehq/pulse/server/receiver"
 )
 
 var (
@@ -180,23 +185,23 @@ func (s *server) addWebhook(t testing.TB, url string, rpm int, args ...string) s
 		"--response-field", "student_id", "--rpm", fmt.Sprint(rpm)}, args...)...)
 }
 
-// receiver is a webhook receiver on its own origin.
-type receiver struct {
+// demoReceiver is the demo receiver on its own origin.
+type demoReceiver struct {
 	*demo.Receiver
 	URL string // where to point webhooks
 }
 
-func startReceiver(t testing.TB) *receiver {
+func startReceiver(t testing.TB) *demoReceiver {
 	t.Helper()
 	rc := demo.New("/hook", io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(rc)
 	t.Cleanup(srv.Close)
-	return &receiver{Receiver: rc, URL: srv.URL + "/hook"}
+	return &demoReceiver{Receiver: rc, URL: srv.URL + "/hook"}
 }
 
 // heartbeats returns what arrived, oldest first, optionally only from the
 // sends with the given field value.
-func (r *receiver) heartbeats() []demo.Entry {
+func (r *demoReceiver) heartbeats() []demo.Entry {
 	entries, _ := r.Entries()
 	out := make([]demo.Entry, len(entries))
 	for i, e := range entries {
@@ -267,4 +272,139 @@ func armed(t testing.TB, ctx context.Context) {
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`performance.getEntriesByName("pulse:armed").length > 0`))
 		return err == nil && v
 	})
+}
+
+// setWindow minimizes or restores the browser window. Minimized, the page
+// becomes hidden (visibilitychange), as when a viewer switches tabs.
+func setWindow(t testing.TB, ctx context.Context, state browser.WindowState) {
+	t.Helper()
+	err := chromedp.Do(ctx, func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		b := chromedp.FromContext(ctx).Browser
+		w, err := cdp.Call(ctx, b, browser.GetWindowForTarget, browser.GetWindowForTargetParams{TargetID: tg.TargetID})
+		if err != nil {
+			return chromedp.Void{}, err
+		}
+		_, err = cdp.Call(ctx, b, browser.SetWindowBounds, browser.SetWindowBoundsParams{WindowID: w.WindowID, Bounds: &browser.Bounds{WindowState: state}})
+		return chromedp.Void{}, err
+	})
+	require.NoError(t, err)
+}
+
+// hook is a webhook receiver on its own origin that records every request
+// and answers as a test wants: any status, with or without CORS.
+type hook struct {
+	URL    string
+	cors   bool
+	status func(n int) int // status of the nth POST; nil means 200
+
+	mu   sync.Mutex
+	reqs []hookReq
+}
+
+type hookReq struct {
+	At          time.Time
+	Method      string
+	Origin      string
+	ContentType string
+	Fields      map[string]string
+	Names       []string // field names in order
+	Err         string
+}
+
+func (r hookReq) String() string {
+	return fmt.Sprintf("%s %s pos=%s ev=%s", r.At.Format("15:04:05.000"), r.Method, r.Fields["position"], r.Fields["event"])
+}
+
+func startHook(t testing.TB, cors bool, status func(n int) int) *hook {
+	t.Helper()
+	h := &hook{cors: cors, status: status}
+	srv := httptest.NewServer(http.HandlerFunc(h.serve))
+	t.Cleanup(srv.Close)
+	h.URL = srv.URL + "/track"
+	return h
+}
+
+func (h *hook) serve(w http.ResponseWriter, r *http.Request) {
+	req := hookReq{At: time.Now(), Method: r.Method, Origin: r.Header.Get("Origin"), Fields: map[string]string{}}
+	req.ContentType, _, _ = mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if h.cors {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+	}
+	status := http.StatusOK
+	if r.Method == http.MethodPost {
+		hb, err := receiver.Parse(r)
+		if err != nil {
+			req.Err = err.Error()
+			status = receiver.Status(err)
+		} else {
+			for _, f := range hb.Fields {
+				if _, dup := req.Fields[f[0]]; !dup {
+					req.Fields[f[0]] = f[1]
+				}
+				req.Names = append(req.Names, f[0])
+			}
+		}
+	}
+	h.mu.Lock()
+	if r.Method == http.MethodPost && h.status != nil && req.Err == "" {
+		n := 0
+		for _, x := range h.reqs {
+			if x.Method == http.MethodPost {
+				n++
+			}
+		}
+		status = h.status(n)
+	}
+	h.reqs = append(h.reqs, req)
+	h.mu.Unlock()
+	w.WriteHeader(status)
+}
+
+// all returns every request, oldest first.
+func (h *hook) all() []hookReq {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]hookReq(nil), h.reqs...)
+}
+
+// posts returns the POSTs, oldest first.
+func (h *hook) posts() []hookReq {
+	var out []hookReq
+	for _, r := range h.all() {
+		if r.Method == http.MethodPost {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// events lists the events received, in order ("heartbeat" in seed mode).
+func (h *hook) events() []string {
+	var out []string
+	for _, r := range h.posts() {
+		ev := r.Fields["event"]
+		if ev == "" {
+			ev = "heartbeat"
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func (h *hook) count(event string) int {
+	n := 0
+	for _, ev := range h.events() {
+		if ev == event {
+			n++
+		}
+	}
+	return n
+}
+
+func (h *hook) dump() string {
+	var b strings.Builder
+	for _, r := range h.all() {
+		fmt.Fprintln(&b, r, r.Fields)
+	}
+	return b.String()
 }

@@ -78,7 +78,7 @@ func TestSeedScenario(t *testing.T) {
 		gap := times[i].Sub(times[i-1])
 		assert.InDelta(t, 3.0, gap.Seconds(), 0.5, "gap %d between heartbeats of the rpm-20 webhook", i)
 	}
-	for _, r := range []*receiver{fast, slow} {
+	for _, r := range []*demoReceiver{fast, slow} {
 		_, preflights := r.Entries()
 		assert.Zero(t, preflights, "no OPTIONS preflight: FormData POSTs are simple requests")
 	}

@@ -179,7 +179,7 @@ func (s *Store) Webhook(ctx context.Context, id string) (*pulse.Webhook, error) 
 
 // Webhooks implements pulse.Store.
 func (s *Store) Webhooks(ctx context.Context) ([]*pulse.Webhook, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks ORDER BY created_at, id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (s *Store) Media(ctx context.Context, uuid string) (*pulse.Media, error) {
 
 // MediaList implements pulse.Store.
 func (s *Store) MediaList(ctx context.Context) ([]*pulse.Media, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT uuid, title, type, size, duration, file, created_at FROM media ORDER BY created_at DESC, uuid`)
+	rows, err := s.db.QueryContext(ctx, `SELECT uuid, title, type, size, duration, file, created_at FROM media ORDER BY created_at DESC, rowid DESC`)
 	if err != nil {
 		return nil, err
 	}

@@ -225,3 +225,25 @@ func TestTrackerLogsFailureOncePerStreak(t *testing.T) {
 		assert.Greater(t, len(posts), 5, "heartbeats go on while the endpoint fails")
 	})
 }
+
+// A buffering stall (waiting, then playing) is neither a pause nor a new
+// start, and a source that reloads (a second loadstart) keeps the session:
+// the clock and the session go on.
+func TestTrackerStallAndReloadKeepSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &fakeMedia{duration: 600}
+		s := &fakeSender{start: time.Now()}
+		newTracker(t, m, s, nil, hook("a", 6, true))
+		m.Play()
+		time.Sleep(4 * time.Second)
+		m.emit(media.Waiting)
+		time.Sleep(2 * time.Second)
+		m.emit(media.LoadStart)
+		m.emit(media.Playing)
+		m.emit(media.Play) // some browsers fire play again after a reload
+		time.Sleep(15 * time.Second)
+		synctest.Wait()
+		posts, _ := s.got()
+		assert.Equal(t, []string{"a:play@0/0", "a:heartbeat@10/10", "a:heartbeat@20/20"}, posts)
+	})
+}
