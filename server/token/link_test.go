@@ -1,0 +1,100 @@
+package token
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCanonical(t *testing.T) {
+	for _, tc := range []struct {
+		name, query, want string
+	}{
+		{"sorted, sig left out", "student=john_doe&kid=k1&exp=1800000000&sig=abc", "/v/u?exp=1800000000&kid=k1&student=john_doe"},
+		{"reordered gives the same", "kid=k1&student=john_doe&exp=1800000000", "/v/u?exp=1800000000&kid=k1&student=john_doe"},
+		{"repeated keep their order", "b=2&a=x&b=1", "/v/u?a=x&b=2&b=1"},
+		{"percent-encoding normalised", "name=J%c3%b6rg+M&x=%41", "/v/u?name=J%C3%B6rg%20M&x=A"},
+		{"reserved characters escaped", "q=a/b?c&d=!'()*~", "/v/u?d=%21%27%28%29%2A~&q=a%2Fb%3Fc"},
+		{"empty value", "a=", "/v/u?a="},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := url.ParseQuery(tc.query)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, Canonical("/v/u", q))
+		})
+	}
+}
+
+func TestSignedLinks(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	keys := func(kid string) ([]byte, bool) {
+		if kid == "k1" {
+			return secret, true
+		}
+		return nil, false
+	}
+	exp := now.Add(time.Hour)
+	signed, err := SignLink("https://pulse.example/v/uuid-1234?student=john_doe&t=30", "k1", secret, exp)
+	require.NoError(t, err)
+
+	check := func(raw string, at time.Time) (bool, error) {
+		u, err := url.Parse(raw)
+		require.NoError(t, err)
+		return VerifyLink(u.EscapedPath(), u.Query(), keys, at)
+	}
+	ok, err := check(signed, now)
+	require.NoError(t, err)
+	assert.True(t, ok)
+
+	u, _ := url.Parse(signed)
+	q := u.Query()
+
+	// The same parameters in another order and encoding still verify.
+	reordered := "https://pulse.example/v/uuid-1234?sig=" + q.Get("sig") + "&t=30&exp=" + q.Get("exp") + "&kid=k1&student=john%5Fdoe"
+	ok, err = check(reordered, now)
+	require.NoError(t, err)
+	assert.True(t, ok, "order and percent-encoding do not matter")
+
+	ok, err = check("https://pulse.example/v/uuid-1234?student=john_doe", now)
+	assert.NoError(t, err)
+	assert.False(t, ok, "an unsigned link is not verified, and not an error")
+
+	for _, tc := range []struct {
+		name string
+		edit func(q url.Values)
+		at   time.Time
+		want error
+	}{
+		{"other student", func(q url.Values) { q.Set("student", "jane") }, now, ErrLinkSignature},
+		{"added parameter", func(q url.Values) { q.Add("student", "jane") }, now, ErrLinkSignature},
+		{"longer expiry", func(q url.Values) { q.Set("exp", "9999999999") }, now, ErrLinkSignature},
+		{"expired", func(q url.Values) {}, exp, ErrLinkExpired},
+		{"unknown key", func(q url.Values) { q.Set("kid", "k2") }, now, ErrLinkKey},
+		{"no kid", func(q url.Values) { q.Del("kid") }, now, ErrLinkIncomplete},
+		{"no exp", func(q url.Values) { q.Del("exp") }, now, ErrLinkIncomplete},
+		{"bad exp", func(q url.Values) { q.Set("exp", "soon") }, now, ErrLinkIncomplete},
+		{"two sigs", func(q url.Values) { q.Add("sig", "x") }, now, ErrLinkIncomplete},
+		{"garbage sig", func(q url.Values) { q.Set("sig", "!!!") }, now, ErrLinkSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := u.Query()
+			tc.edit(q)
+			ok, err := VerifyLink(u.EscapedPath(), q, keys, tc.at)
+			assert.False(t, ok)
+			assert.ErrorIs(t, err, tc.want)
+		})
+	}
+
+	// Another path (another media) with the same query fails.
+	ok, err = VerifyLink("/v/other", q, keys, now)
+	assert.False(t, ok)
+	assert.ErrorIs(t, err, ErrLinkSignature)
+
+	// A wrong secret for the same kid fails.
+	ok, err = VerifyLink(u.EscapedPath(), q, func(string) ([]byte, bool) { return []byte("wrong"), true }, now)
+	assert.False(t, ok)
+	assert.ErrorIs(t, err, ErrLinkSignature)
+}
