@@ -114,9 +114,9 @@ func Sign(key Key, c Claims) (string, error) {
 
 // Errors of Verify. Each wraps the detail.
 var (
-	ErrMalformed = errors.New("token: malformed")         // not a compact JWS, or not EdDSA (alg none included)
-	ErrUnknownKey = errors.New("token: unknown key id")  // no key in the set has the token's kid
-	ErrSignature  = errors.New("token: bad signature")   // tampered, or signed by another key
+	ErrMalformed  = errors.New("token: malformed")      // not a compact JWS, or not EdDSA (alg none included)
+	ErrUnknownKey = errors.New("token: unknown key id") // no key in the set has the token's kid
+	ErrSignature  = errors.New("token: bad signature")  // tampered, or signed by another key
 	ErrExpired    = errors.New("token: expired")
 	ErrNotYet     = errors.New("token: issued in the future")
 	ErrIssuer     = errors.New("token: wrong issuer")
