@@ -10,17 +10,17 @@ import (
 
 // Error codes, mapped to HTTP statuses by the API layer.
 const (
-	EInvalid      = "invalid"       // 400: bad input
-	ENotFound     = "not_found"     // 404
-	EConflict     = "conflict"      // 409: the state does not allow it
-	ELimit        = "limit"         // 409: a configured limit is reached
-	ETooLarge     = "too_large"     // 413
-	EUnsupported  = "unsupported"   // 415: a media type Pulse does not play
-	EUnauthorized = "unauthorized"  // 401
-	EForbidden    = "forbidden"     // 403
-	ERateLimited  = "rate_limited"  // 429
-	EUnavailable  = "unavailable"   // 503: a dependency (the database) is down
-	EInternal     = "internal"      // 500: never shown in detail to clients
+	EInvalid      = "invalid"      // 400: bad input
+	ENotFound     = "not_found"    // 404
+	EConflict     = "conflict"     // 409: the state does not allow it
+	ELimit        = "limit"        // 409: a configured limit is reached
+	ETooLarge     = "too_large"    // 413
+	EUnsupported  = "unsupported"  // 415: a media type Pulse does not play
+	EUnauthorized = "unauthorized" // 401
+	EForbidden    = "forbidden"    // 403
+	ERateLimited  = "rate_limited" // 429
+	EUnavailable  = "unavailable"  // 503: a dependency (the database) is down
+	EInternal     = "internal"     // 500: never shown in detail to clients
 )
 
 // Error is an error a client can act on: a code, a message for people, and

@@ -78,12 +78,20 @@ func TestParseErrors(t *testing.T) {
 			r.Header.Set("Content-Type", "application/json")
 			return r
 		}, 415},
-		{"no content type", func(t *testing.T) *http.Request { return httptest.NewRequest(http.MethodPost, "/", strings.NewReader("x")) }, 415},
+		{"no content type", func(t *testing.T) *http.Request {
+			return httptest.NewRequest(http.MethodPost, "/", strings.NewReader("x"))
+		}, 415},
 		{"missing uuid", func(t *testing.T) *http.Request { return formRequest(t, [2]string{"position", "1"}) }, 400},
 		{"missing position", func(t *testing.T) *http.Request { return formRequest(t, [2]string{"uuid", "u"}) }, 400},
-		{"NaN position", func(t *testing.T) *http.Request { return formRequest(t, [2]string{"uuid", "u"}, [2]string{"position", "NaN"}) }, 400},
-		{"exponent position", func(t *testing.T) *http.Request { return formRequest(t, [2]string{"uuid", "u"}, [2]string{"position", "1e3"}) }, 400},
-		{"negative position", func(t *testing.T) *http.Request { return formRequest(t, [2]string{"uuid", "u"}, [2]string{"position", "-1"}) }, 400},
+		{"NaN position", func(t *testing.T) *http.Request {
+			return formRequest(t, [2]string{"uuid", "u"}, [2]string{"position", "NaN"})
+		}, 400},
+		{"exponent position", func(t *testing.T) *http.Request {
+			return formRequest(t, [2]string{"uuid", "u"}, [2]string{"position", "1e3"})
+		}, 400},
+		{"negative position", func(t *testing.T) *http.Request {
+			return formRequest(t, [2]string{"uuid", "u"}, [2]string{"position", "-1"})
+		}, 400},
 		{"bad seq", func(t *testing.T) *http.Request {
 			return formRequest(t, [2]string{"uuid", "u"}, [2]string{"position", "1"}, [2]string{"seq", "x"})
 		}, 400},

@@ -167,4 +167,3 @@ func seedDemo(ctx context.Context, env environment, store pulse.Store, data, dir
 	}
 	return os.WriteFile(marker, []byte(strconv.FormatInt(time.Now().Unix(), 10)+"\n"), 0o644)
 }
-
