@@ -52,7 +52,7 @@ func (l *Limiter) Wait(key string, now time.Time) time.Duration {
 	if over <= 0 {
 		return 0
 	}
-	return time.Duration(over * float64(l.Every)).Round(time.Second) + time.Second
+	return time.Duration(over*float64(l.Every)).Round(time.Second) + time.Second
 }
 
 // Fail records a failed attempt by key at now.
