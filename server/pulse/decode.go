@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -38,7 +39,7 @@ func DecodeObject(b []byte, allowed []string) (map[string]json.RawMessage, error
 			return nil, malformed(err)
 		}
 		if !slices.Contains(allowed, name) {
-			return nil, FieldError(printable(name), "is not a known field (known: %s)", joinQuoted(allowed))
+			return nil, FieldError(printable(name), "is not a known field (known: %s)", strings.Join(allowed, ", "))
 		}
 		if _, dup := members[name]; dup {
 			return nil, FieldError(name, "appears twice")
@@ -75,17 +76,6 @@ func printable(name string) string {
 		name += "…"
 	}
 	return name
-}
-
-func joinQuoted(names []string) string {
-	var b []byte
-	for i, n := range names {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = append(b, n...)
-	}
-	return string(b)
 }
 
 // kindOf names the JSON type of a raw value, for error messages.
