@@ -125,6 +125,12 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 				t = titleFromName(part.FileName())
 			}
 			m, err = s.lib.Import(r.Context(), part, t)
+			if err != nil && pulse.ErrorCode(err) == pulse.EInternal && interrupted(r, err) {
+				// The client went away or cut the body short: nothing to
+				// log as a server error, and nothing is kept.
+				s.log.Info("upload interrupted", "err", err)
+				err = pulse.FieldError("file", "the upload was interrupted before the file was complete: nothing was stored")
+			}
 			if err != nil {
 				var pe *pulse.Error
 				if errors.As(err, &pe) && pe.Field == "" && pe.Code != pulse.EInternal {
@@ -160,11 +166,20 @@ func (s *Server) uploadFailed(w http.ResponseWriter, r *http.Request, m *pulse.M
 	s.error(w, r, err)
 }
 
+// interrupted reports whether an upload failed because its body ended early
+// or its client left.
+func interrupted(r *http.Request, err error) bool {
+	return errors.Is(err, io.ErrUnexpectedEOF) || r.Context().Err() != nil
+}
+
 // readError maps an error reading the request body to a client error.
 func readError(err, tooLarge error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return tooLarge
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return pulse.Errorf(pulse.EInvalid, "the upload was interrupted before it was complete: nothing was stored")
 	}
 	return pulse.Errorf(pulse.EInvalid, "the upload could not be read: %v", err)
 }

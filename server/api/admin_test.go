@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +40,25 @@ type adminFixture struct {
 	cookie   string // the session cookie, "name=value"
 	token    string // an API token's secret
 	mediaDir string
+	logs     *logBuffer
+}
+
+// logBuffer collects the server's log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func newAdminFixture(t *testing.T, edit ...func(*Config)) *adminFixture {
@@ -45,7 +67,7 @@ func newAdminFixture(t *testing.T, edit ...func(*Config)) *adminFixture {
 	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "pulse.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
-	f := &adminFixture{now: time.Now(), mediaDir: filepath.Join(dir, "media")}
+	f := &adminFixture{now: time.Now(), mediaDir: filepath.Join(dir, "media"), logs: &logBuffer{}}
 	f.auth = auth.New(store, auth.Config{BcryptCost: bcrypt.MinCost})
 	f.auth.Now = func() time.Time { return f.now }
 	_, err = f.auth.EnsureAdmin(context.Background(), "admin", testPassword)
@@ -54,7 +76,7 @@ func newAdminFixture(t *testing.T, edit ...func(*Config)) *adminFixture {
 	for _, e := range edit {
 		e(&cfg)
 	}
-	s, err := New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := New(cfg, store, slog.New(slog.NewTextHandler(f.logs, nil)))
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
@@ -795,4 +817,23 @@ func TestSafeNext(t *testing.T) {
 	} {
 		assert.Equal(t, want, safeNext(in), "safeNext(%q)", in)
 	}
+}
+
+// TestUploadInterrupted cuts an upload off halfway (the client goes away):
+// nothing is kept, not even a temporary file.
+func TestUploadInterrupted(t *testing.T) {
+	f := newAdminFixture(t)
+	ct, body := multipartBody(t, [3]string{"file", "alice.mp3", string(mp3File(t, "mpeg2.mp3"))})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
+	require.NoError(t, err)
+	fmt.Fprintf(conn, "POST /api/admin/media HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+		f.token, ct, len(body))
+	_, err = conn.Write(body[:len(body)/2])
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(f.mediaFiles(t)) == 1 }, 10*time.Second, 10*time.Millisecond, "the upload started")
+	conn.Close()
+	require.Eventually(t, func() bool { return len(f.mediaFiles(t)) == 0 }, 10*time.Second, 10*time.Millisecond, "the partial file is removed")
+	f.assertNothingStored(t)
+	require.Eventually(t, func() bool { return strings.Contains(f.logs.String(), "upload interrupted") }, 5*time.Second, 10*time.Millisecond)
+	assert.NotContains(t, f.logs.String(), "level=ERROR", "a client going away is not a server error")
 }
