@@ -7,6 +7,7 @@ require (
 	github.com/chromedp/chromedp v0.23.1
 	github.com/hajimehoshi/go-mp3 v0.3.4
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/crypto v0.59.0
 	honnef.co/go/js/dom/v2 v2.0.0-20231112215516-51f43a291193
 	modernc.org/sqlite v1.62.0
 )
@@ -21,7 +22,7 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect

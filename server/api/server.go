@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/pulsehq/pulse/server/auth"
+	"github.com/pulsehq/pulse/server/library"
 	"github.com/pulsehq/pulse/server/pulse"
 	"github.com/pulsehq/pulse/web"
 )
@@ -27,6 +29,17 @@ type Config struct {
 	// ConfigMaxAge is how long browsers and proxies may cache a player
 	// config. Zero means 60 s.
 	ConfigMaxAge time.Duration
+	// BaseURL is the public URL of the server, for links the admin panel
+	// shows; empty means the URL each request was made to.
+	BaseURL string
+	// MaxWebhooks limits how many webhooks may exist; zero means
+	// DefaultMaxWebhooks.
+	MaxWebhooks int
+	// MaxUpload limits the size of an uploaded media file in bytes; zero
+	// means library.DefaultMaxSize.
+	MaxUpload int64
+	// Auth signs admins in; nil means one with default settings.
+	Auth *auth.Auth
 }
 
 // Server serves Pulse over HTTP.
@@ -37,6 +50,9 @@ type Server struct {
 	assets *assets
 	pages  *template.Template
 	extra  map[string]http.Handler
+	auth   *auth.Auth
+	lib    *library.Library
+	csrf   *http.CrossOriginProtection
 }
 
 // New returns a Server. Mount adds handlers, such as the demo receiver,
@@ -48,7 +64,19 @@ func New(cfg Config, store pulse.Store, log *slog.Logger) (*Server, error) {
 	if cfg.FrameAncestors == "" {
 		cfg.FrameAncestors = "*"
 	}
-	s := &Server{cfg: cfg, store: store, log: log, assets: newAssets(web.Static()), extra: map[string]http.Handler{}}
+	if cfg.MaxWebhooks <= 0 {
+		cfg.MaxWebhooks = DefaultMaxWebhooks
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = library.DefaultMaxSize
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = auth.New(store, auth.Config{})
+	}
+	s := &Server{cfg: cfg, store: store, log: log, assets: newAssets(web.Static()), extra: map[string]http.Handler{},
+		auth: cfg.Auth, lib: &library.Library{Store: store, Dir: cfg.MediaDir, MaxSize: cfg.MaxUpload},
+		csrf: http.NewCrossOriginProtection()}
+	s.csrf.SetDenyHandler(http.HandlerFunc(s.denyCrossOrigin))
 	pages, err := template.New("").Funcs(template.FuncMap{"asset": s.assets.url}).ParseFS(web.Templates(), "*.html")
 	if err != nil {
 		return nil, err
@@ -79,6 +107,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/player/{uuid}/webhooks", s.handlePlayerConfig)
 	mux.HandleFunc("GET /media/{uuid}", s.handleMediaFile)
 	mux.HandleFunc("GET /media/{uuid}/peaks", s.handlePeaks)
+	s.adminRoutes(mux) // /admin and /api/admin/: admin_*.go
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/pulsehq/pulse/server/pulse"
@@ -168,4 +169,31 @@ func Size(n int64) string {
 	s := fmt.Sprintf("%.1f", v)
 	s = strings.TrimSuffix(s, ".0")
 	return s + " " + string("KMGTPE"[exp]) + "iB"
+}
+
+// ParseSize reads a byte count written for people: "2GiB", "500 MiB",
+// "100MB", "1048576". KB, MB, GB and TB are powers of 1000; KiB, MiB, GiB
+// and TiB (and K, M, G, T) powers of 1024.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || num == "" {
+		return 0, fmt.Errorf("library: %q is not a size such as 2GiB, 500MiB or 1048576", s)
+	}
+	mult := map[string]float64{"": 1, "b": 1,
+		"k": 1 << 10, "kib": 1 << 10, "kb": 1e3, "m": 1 << 20, "mib": 1 << 20, "mb": 1e6,
+		"g": 1 << 30, "gib": 1 << 30, "gb": 1e9, "t": 1 << 40, "tib": 1 << 40, "tb": 1e12}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("library: unknown unit %q in size %q (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)", unit, s)
+	}
+	n := v * mult
+	if n < 1 || n > 1<<50 {
+		return 0, fmt.Errorf("library: size %q is out of range", s)
+	}
+	return int64(n), nil
 }

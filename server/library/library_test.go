@@ -124,3 +124,20 @@ func TestSize(t *testing.T) {
 	assert.Equal(t, "439.6 KiB", Size(450187))
 	assert.Equal(t, "12 B", Size(12))
 }
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{
+		{"2GiB", 2 << 30}, {"500 MiB", 500 << 20}, {"100MB", 100e6}, {"1048576", 1 << 20}, {"1.5G", 3 << 29}, {"64k", 64 << 10},
+	} {
+		got, err := ParseSize(tc.in)
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, got, "ParseSize(%q)", tc.in)
+	}
+	for _, bad := range []string{"", "GiB", "-1", "0", "2 parsecs", "1e3", "9999999TiB"} {
+		_, err := ParseSize(bad)
+		assert.Error(t, err, "ParseSize(%q)", bad)
+	}
+}

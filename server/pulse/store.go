@@ -1,8 +1,12 @@
 package pulse
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
-// Store keeps webhooks and media. Implementations live in their own
+// Store keeps webhooks, media, admins, their sessions and API tokens.
+// Implementations live in their own
 // packages (sqlite); handlers depend on this interface only.
 //
 // Methods return an *Error with ENotFound for unknown ids and ELimit when
@@ -32,6 +36,45 @@ type Store interface {
 	UpdateMedia(ctx context.Context, m *Media) error
 	// DeleteMedia removes the media with the uuid; its file is the caller's.
 	DeleteMedia(ctx context.Context, uuid string) error
+
+	// CreateAdmin stores a, whose Username and PasswordHash must be set,
+	// and sets its ID and timestamps. It fails with EConflict when the
+	// user name is taken.
+	CreateAdmin(ctx context.Context, a *Admin) error
+	// Admin returns the admin with the id.
+	Admin(ctx context.Context, id string) (*Admin, error)
+	// AdminByUsername returns the admin with the user name.
+	AdminByUsername(ctx context.Context, username string) (*Admin, error)
+	// Admins returns every admin, oldest first.
+	Admins(ctx context.Context) ([]*Admin, error)
+	// SetAdminPassword replaces the admin's password hash and ends every
+	// session of that admin, in one transaction.
+	SetAdminPassword(ctx context.Context, id, hash string) error
+
+	// CreateSession stores s; its ID (a hash) and AdminID must be set.
+	CreateSession(ctx context.Context, s *Session) error
+	// Session returns the session with the id, expired or not: callers
+	// check Expired.
+	Session(ctx context.Context, id string) (*Session, error)
+	// DeleteSession removes the session with the id.
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteExpiredSessions removes the sessions expired at now and returns
+	// how many.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+
+	// CreateToken stores t, whose Name, Prefix, Hash and AdminID must be
+	// set, and sets its ID and CreatedAt.
+	CreateToken(ctx context.Context, t *Token) error
+	// TokenByHash returns the token whose secret has the hash, revoked or
+	// not: callers check Revoked.
+	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	// Tokens returns every token, revoked ones included, oldest first.
+	Tokens(ctx context.Context) ([]*Token, error)
+	// RevokeToken marks the token revoked at now. Revoking a revoked token
+	// changes nothing and is not an error.
+	RevokeToken(ctx context.Context, id string, now time.Time) error
+	// TouchToken records that the token was used at now.
+	TouchToken(ctx context.Context, id string, now time.Time) error
 
 	// Close releases the store.
 	Close() error

@@ -79,6 +79,31 @@ var migrations = []string{
 		peaks      BLOB,
 		created_at INTEGER NOT NULL
 	);`,
+	// 2: admins, their sessions and API tokens (issue 4).
+	`CREATE TABLE admins (
+		id            TEXT PRIMARY KEY,
+		username      TEXT NOT NULL UNIQUE,
+		password_hash TEXT NOT NULL,
+		created_at    INTEGER NOT NULL,
+		updated_at    INTEGER NOT NULL
+	);
+	CREATE TABLE sessions (
+		id         TEXT PRIMARY KEY,
+		admin_id   TEXT NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	);
+	CREATE INDEX sessions_admin ON sessions(admin_id);
+	CREATE TABLE tokens (
+		id           TEXT PRIMARY KEY,
+		name         TEXT NOT NULL,
+		prefix       TEXT NOT NULL,
+		hash         TEXT NOT NULL UNIQUE,
+		admin_id     TEXT NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+		created_at   INTEGER NOT NULL,
+		last_used_at INTEGER,
+		revoked_at   INTEGER
+	);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

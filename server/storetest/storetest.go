@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,6 +25,14 @@ func Run(t *testing.T, open func(t *testing.T) pulse.Store) {
 		{"WebhookNotFound", testWebhookNotFound},
 		{"MediaRoundTrip", testMediaRoundTrip},
 		{"MediaNotFound", testMediaNotFound},
+		{"AdminRoundTrip", testAdminRoundTrip},
+		{"AdminPasswordEndsSessions", testAdminPasswordEndsSessions},
+		{"AdminNotFound", testAdminNotFound},
+		{"SessionRoundTrip", testSessionRoundTrip},
+		{"SessionExpiry", testSessionExpiry},
+		{"TokenRoundTrip", testTokenRoundTrip},
+		{"TokenRevoke", testTokenRevoke},
+		{"TokenNotFound", testTokenNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}
@@ -129,4 +138,178 @@ func testMediaNotFound(t *testing.T, s pulse.Store) {
 	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(err))
 	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.UpdateMedia(ctx, &pulse.Media{UUID: "nope", Title: "x"})))
 	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.DeleteMedia(ctx, "nope")))
+}
+
+// MustAdmin stores an admin with the user name and returns it.
+func MustAdmin(tb testing.TB, s pulse.Store, username string) *pulse.Admin {
+	tb.Helper()
+	a := &pulse.Admin{Username: username, PasswordHash: "$2a$10$hash-of-" + username}
+	require.NoError(tb, s.CreateAdmin(context.Background(), a))
+	return a
+}
+
+func testAdminRoundTrip(t *testing.T, s pulse.Store) {
+	ctx := context.Background()
+	a := MustAdmin(t, s, "admin")
+	assert.NotEmpty(t, a.ID)
+	assert.False(t, a.CreatedAt.IsZero())
+
+	got, err := s.Admin(ctx, a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, a, got)
+	got, err = s.AdminByUsername(ctx, "admin")
+	require.NoError(t, err)
+	assert.Equal(t, a, got)
+	_, err = s.AdminByUsername(ctx, "ADMIN")
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(err), "user names are case-sensitive")
+
+	dup := &pulse.Admin{Username: "admin", PasswordHash: "x"}
+	assert.Equal(t, pulse.EConflict, pulse.ErrorCode(s.CreateAdmin(ctx, dup)))
+	b := MustAdmin(t, s, "second")
+	list, err := s.Admins(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 2, "the duplicate was not stored")
+	assert.Equal(t, []string{a.ID, b.ID}, []string{list[0].ID, list[1].ID}, "oldest first")
+}
+
+func testAdminPasswordEndsSessions(t *testing.T, s pulse.Store) {
+	ctx := context.Background()
+	a := MustAdmin(t, s, "admin")
+	other := MustAdmin(t, s, "other")
+	now := time.Now()
+	for _, ss := range []*pulse.Session{
+		{ID: "s1", AdminID: a.ID, ExpiresAt: now.Add(time.Hour)},
+		{ID: "s2", AdminID: a.ID, ExpiresAt: now.Add(time.Hour)},
+		{ID: "s3", AdminID: other.ID, ExpiresAt: now.Add(time.Hour)},
+	} {
+		require.NoError(t, s.CreateSession(ctx, ss))
+	}
+	require.NoError(t, s.SetAdminPassword(ctx, a.ID, "new-hash"))
+	got, err := s.Admin(ctx, a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "new-hash", got.PasswordHash)
+	for _, id := range []string{"s1", "s2"} {
+		_, err := s.Session(ctx, id)
+		assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(err), "session %s of the admin ended", id)
+	}
+	_, err = s.Session(ctx, "s3")
+	assert.NoError(t, err, "other admins keep their sessions")
+}
+
+func testAdminNotFound(t *testing.T, s pulse.Store) {
+	ctx := context.Background()
+	_, err := s.Admin(ctx, "adm_nope")
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(err))
+	_, err = s.AdminByUsername(ctx, "nobody")
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(err))
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.SetAdminPassword(ctx, "adm_nope", "x")))
+	list, err := s.Admins(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, list)
+}
+
+func testSessionRoundTrip(t *testing.T, s pulse.Store) {
+	ctx := context.Background()
+	a := MustAdmin(t, s, "admin")
+	created := time.Date(2030, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
+	ss := &pulse.Session{ID: "hash-1", AdminID: a.ID, CreatedAt: created, ExpiresAt: created.Add(12 * time.Hour)}
+	require.NoError(t, s.CreateSession(ctx, ss))
+	got, err := s.Session(ctx, "hash-1")
+	require.NoError(t, err)
+	assert.Equal(t, ss, got)
+	assert.True(t, got.CreatedAt.Equal(created))
+
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.CreateSession(ctx, &pulse.Session{ID: "hash-2", AdminID: "adm_nope",
+		ExpiresAt: created.Add(time.Hour)})), "a session needs an admin")
+
+	require.NoError(t, s.DeleteSession(ctx, "hash-1"))
+	_, err = s.Session(ctx, "hash-1")
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(err))
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.DeleteSession(ctx, "hash-1")))
+}
+
+func testSessionExpiry(t *testing.T, s pulse.Store) {
+	ctx := context.Background()
+	a := MustAdmin(t, s, "admin")
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	old := &pulse.Session{ID: "old", AdminID: a.ID, CreatedAt: now.Add(-13 * time.Hour), ExpiresAt: now.Add(-time.Hour)}
+	edge := &pulse.Session{ID: "edge", AdminID: a.ID, CreatedAt: now.Add(-12 * time.Hour), ExpiresAt: now}
+	fresh := &pulse.Session{ID: "fresh", AdminID: a.ID, CreatedAt: now, ExpiresAt: now.Add(12 * time.Hour)}
+	for _, ss := range []*pulse.Session{old, edge, fresh} {
+		require.NoError(t, s.CreateSession(ctx, ss))
+	}
+	got, err := s.Session(ctx, "old")
+	require.NoError(t, err, "the store returns expired sessions: callers decide")
+	assert.True(t, got.Expired(now))
+	assert.True(t, edge.Expired(now), "a session is expired at its ExpiresAt")
+	assert.False(t, fresh.Expired(now))
+
+	n, err := s.DeleteExpiredSessions(ctx, now)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	_, err = s.Session(ctx, "fresh")
+	assert.NoError(t, err)
+	_, err = s.Session(ctx, "edge")
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(err))
+}
+
+func testTokenRoundTrip(t *testing.T, s pulse.Store) {
+	ctx := context.Background()
+	a := MustAdmin(t, s, "admin")
+	tok := &pulse.Token{Name: "LMS sync", Prefix: "pulse_ab12", Hash: "h1", AdminID: a.ID}
+	require.NoError(t, s.CreateToken(ctx, tok))
+	assert.NotEmpty(t, tok.ID)
+	assert.False(t, tok.CreatedAt.IsZero())
+	assert.Nil(t, tok.LastUsedAt)
+	assert.False(t, tok.Revoked())
+
+	got, err := s.TokenByHash(ctx, "h1")
+	require.NoError(t, err)
+	assert.Equal(t, tok, got)
+
+	used := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	require.NoError(t, s.TouchToken(ctx, tok.ID, used))
+	got, _ = s.TokenByHash(ctx, "h1")
+	require.NotNil(t, got.LastUsedAt)
+	assert.True(t, got.LastUsedAt.Equal(used))
+
+	second := &pulse.Token{Name: "backup", Prefix: "pulse_cd34", Hash: "h2", AdminID: a.ID}
+	require.NoError(t, s.CreateToken(ctx, second))
+	list, err := s.Tokens(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, tok.ID, list[0].ID, "oldest first")
+	assert.Equal(t, "h2", list[1].Hash)
+
+	dup := &pulse.Token{Name: "dup", Prefix: "p", Hash: "h1", AdminID: a.ID}
+	assert.Error(t, s.CreateToken(ctx, dup), "hashes are unique")
+	list, _ = s.Tokens(ctx)
+	assert.Len(t, list, 2)
+}
+
+func testTokenRevoke(t *testing.T, s pulse.Store) {
+	ctx := context.Background()
+	a := MustAdmin(t, s, "admin")
+	tok := &pulse.Token{Name: "LMS", Prefix: "pulse_ab12", Hash: "h1", AdminID: a.ID}
+	require.NoError(t, s.CreateToken(ctx, tok))
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, s.RevokeToken(ctx, tok.ID, at))
+	require.NoError(t, s.RevokeToken(ctx, tok.ID, at.Add(time.Hour)), "revoking twice is fine")
+	got, err := s.TokenByHash(ctx, "h1")
+	require.NoError(t, err)
+	require.True(t, got.Revoked())
+	assert.True(t, got.RevokedAt.Equal(at), "the first revocation time stays")
+	list, _ := s.Tokens(ctx)
+	require.Len(t, list, 1, "revoked tokens stay listed")
+	assert.True(t, list[0].Revoked())
+}
+
+func testTokenNotFound(t *testing.T, s pulse.Store) {
+	ctx := context.Background()
+	_, err := s.TokenByHash(ctx, "nope")
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(err))
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.RevokeToken(ctx, "tok_nope", time.Now())))
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.TouchToken(ctx, "tok_nope", time.Now())))
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.CreateToken(ctx, &pulse.Token{Name: "x", Prefix: "p", Hash: "h",
+		AdminID: "adm_nope"})), "a token needs an admin")
 }

@@ -5,6 +5,7 @@
 //	pulse media list                  list media
 //	pulse webhook add --url U …       add a webhook, print its id
 //	pulse webhook list                list webhooks
+//	pulse admin reset-password        set an admin's password
 package main
 
 import (
@@ -13,15 +14,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "pulse:", err)
 		}
@@ -56,6 +60,9 @@ Usage:
   pulse webhook add --url U --request-field F --response-field G [--rpm N] [--events=false]
                                           add a webhook; prints its id
   pulse webhook list                      list webhooks
+  pulse admin reset-password [--user U] [--password-file F | --password-stdin]
+                                          set an admin's password (prints a new random one
+                                          when neither is given); signs that admin out
 
 Run "pulse COMMAND --help" for a command's flags.
 Every command takes --data DIR (or PULSE_DATA; default ./data).
@@ -63,12 +70,12 @@ Every command takes --data DIR (or PULSE_DATA; default ./data).
 
 // run is the whole program, with its environment passed in, so tests can
 // run it too.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usagef("no command given")
 	}
-	env := environment{getenv: getenv, stdout: stdout, stderr: stderr}
+	env := environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return env.serve(ctx, rest)
@@ -76,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return env.sub(ctx, "media", rest, map[string]command{"add": env.mediaAdd, "list": env.mediaList})
 	case "webhook", "webhooks":
 		return env.sub(ctx, "webhook", rest, map[string]command{"add": env.webhookAdd, "list": env.webhookList})
+	case "admin":
+		return env.sub(ctx, "admin", rest, map[string]command{"reset-password": env.adminResetPassword})
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -89,6 +98,7 @@ type command func(ctx context.Context, args []string) error
 
 type environment struct {
 	getenv         func(string) string
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
@@ -96,7 +106,7 @@ func (env environment) sub(ctx context.Context, name string, args []string, cmds
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
 		fmt.Fprint(env.stderr, usage)
 		if len(args) == 0 {
-			return usagef("%s: which command? (add or list)", name)
+			return usagef("%s: which command? (%s)", name, strings.Join(slices.Sorted(maps.Keys(cmds)), " or "))
 		}
 		return flag.ErrHelp
 	}

@@ -20,7 +20,7 @@ func runPulse(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	env := func(string) string { return "" }
-	err := run(context.Background(), args, env, &out, &errb)
+	err := run(context.Background(), args, env, strings.NewReader(""), &out, &errb)
 	return out.String(), errb.String(), err
 }
 

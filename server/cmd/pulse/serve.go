@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pulsehq/pulse/server/api"
+	"github.com/pulsehq/pulse/server/auth"
 	"github.com/pulsehq/pulse/server/demo"
 	"github.com/pulsehq/pulse/server/library"
 	"github.com/pulsehq/pulse/server/pulse"
@@ -29,10 +30,15 @@ func (env environment) serve(ctx context.Context, args []string) error {
 	demoReceiver := fs.Bool("demo-receiver", env.or("PULSE_DEMO_RECEIVER", "true") == "true", "serve the demo receiver at "+demoReceiverPath+" (env PULSE_DEMO_RECEIVER)")
 	frameAncestors := fs.String("frame-ancestors", env.getenv("PULSE_FRAME_ANCESTORS"), "who may embed the player: a CSP source list such as \"https://lms.example.edu\" (env PULSE_FRAME_ANCESTORS; default anyone)")
 	logLevel := fs.String("log-level", env.or("PULSE_LOG_LEVEL", "info"), "debug, info, warn or error (env PULSE_LOG_LEVEL)")
+	adminFlags := env.adminFlags(fs)
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("serve: unexpected argument %q", pos[0])
+	}
+	authCfg, limits, err := adminFlags.resolve(*baseURL)
+	if err != nil {
+		return err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -62,7 +68,13 @@ func (env environment) serve(ctx context.Context, args []string) error {
 		}
 	}
 
-	srv, err := api.New(api.Config{MediaDir: mediaDir(*data), FrameAncestors: *frameAncestors}, store, log)
+	authn := auth.New(store, authCfg)
+	password, err := authn.EnsureAdmin(ctx, defaultAdmin, env.getenv("PULSE_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("first admin (PULSE_ADMIN_PASSWORD): %s", pulse.ErrorMessage(err)+internal(err))
+	}
+	srv, err := api.New(api.Config{MediaDir: mediaDir(*data), FrameAncestors: *frameAncestors, BaseURL: *baseURL,
+		MaxWebhooks: limits.webhooks, MaxUpload: limits.upload, Auth: authn}, store, log)
 	if err != nil {
 		return err
 	}
@@ -77,7 +89,7 @@ func (env environment) serve(ctx context.Context, args []string) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if err := printURLs(ctx, env, store, base, *demoReceiver); err != nil {
+	if err := printURLs(ctx, env, store, base, *demoReceiver, password); err != nil {
 		return err
 	}
 
@@ -109,7 +121,7 @@ func publicAddr(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-func printURLs(ctx context.Context, env environment, store pulse.Store, base string, receiver bool) error {
+func printURLs(ctx context.Context, env environment, store pulse.Store, base string, receiver bool, password string) error {
 	media, err := store.MediaList(ctx)
 	if err != nil {
 		return err
@@ -123,6 +135,11 @@ func printURLs(ctx context.Context, env environment, store pulse.Store, base str
 	}
 	if receiver {
 		fmt.Fprintf(env.stdout, "  Receiver: %s%s\n", base, demoReceiverPath)
+	}
+	fmt.Fprintf(env.stdout, "  Admin:    %s/admin\n", base)
+	if password != "" {
+		fmt.Fprintf(env.stdout, "            user %s, password %s\n", defaultAdmin, password)
+		fmt.Fprintln(env.stdout, "            (made at this first start and shown only now: change it with `pulse admin reset-password`)")
 	}
 	return nil
 }
