@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Store keeps webhooks, media, admins, their sessions and API tokens.
+// Store keeps webhooks, media, admins, their sessions and API tokens, the
+// keys that sign page tokens and the embed keys that sign player links.
 // Implementations live in their own
 // packages (sqlite); handlers depend on this interface only.
 //
@@ -75,6 +76,29 @@ type Store interface {
 	RevokeToken(ctx context.Context, id string, now time.Time) error
 	// TouchToken records that the token was used at now.
 	TouchToken(ctx context.Context, id string, now time.Time) error
+
+	// SigningKeys returns every page-token signing key, retired ones
+	// included, oldest first.
+	SigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// AddSigningKey stores k, whose ID, Private and CreatedAt must be set,
+	// and retires every other key that still signs at k.CreatedAt, in one
+	// transaction: after it, k is the only key that signs.
+	AddSigningKey(ctx context.Context, k *SigningKey) error
+	// DeleteSigningKeys removes the keys retired before t and returns how
+	// many.
+	DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) (int, error)
+
+	// CreateEmbedKey stores k, whose Name and Secret must be set, and sets
+	// its ID and CreatedAt.
+	CreateEmbedKey(ctx context.Context, k *EmbedKey) error
+	// EmbedKey returns the embed key with the id, revoked or not: callers
+	// check Revoked.
+	EmbedKey(ctx context.Context, id string) (*EmbedKey, error)
+	// EmbedKeys returns every embed key, revoked ones included, oldest first.
+	EmbedKeys(ctx context.Context) ([]*EmbedKey, error)
+	// RevokeEmbedKey marks the key revoked at now. Revoking a revoked key
+	// changes nothing and is not an error.
+	RevokeEmbedKey(ctx context.Context, id string, now time.Time) error
 
 	// Close releases the store.
 	Close() error

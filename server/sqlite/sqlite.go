@@ -104,6 +104,20 @@ var migrations = []string{
 		last_used_at INTEGER,
 		revoked_at   INTEGER
 	);`,
+	// 3: page-token signing keys and embed keys (issue 7).
+	`CREATE TABLE signing_keys (
+		id          TEXT PRIMARY KEY,
+		private_key BLOB NOT NULL,
+		created_at  INTEGER NOT NULL,
+		retired_at  INTEGER
+	);
+	CREATE TABLE embed_keys (
+		id         TEXT PRIMARY KEY,
+		name       TEXT NOT NULL,
+		secret     BLOB NOT NULL,
+		created_at INTEGER NOT NULL,
+		revoked_at INTEGER
+	);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

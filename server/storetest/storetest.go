@@ -33,6 +33,8 @@ func Run(t *testing.T, open func(t *testing.T) pulse.Store) {
 		{"TokenRoundTrip", testTokenRoundTrip},
 		{"TokenRevoke", testTokenRevoke},
 		{"TokenNotFound", testTokenNotFound},
+		{"SigningKeyRotation", testSigningKeyRotation},
+		{"EmbedKeys", testEmbedKeys},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}
@@ -312,4 +314,70 @@ func testTokenNotFound(t *testing.T, s pulse.Store) {
 	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.TouchToken(ctx, "tok_nope", time.Now())))
 	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.CreateToken(ctx, &pulse.Token{Name: "x", Prefix: "p", Hash: "h",
 		AdminID: "adm_nope"})), "a token needs an admin")
+}
+
+func testSigningKeyRotation(t *testing.T, s pulse.Store) {
+	ctx := context.Background()
+	keys, err := s.SigningKeys(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, keys)
+
+	t1 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	k1 := &pulse.SigningKey{ID: "k1", Private: []byte("private-one"), CreatedAt: t1}
+	require.NoError(t, s.AddSigningKey(ctx, k1))
+	t2 := t1.Add(24 * time.Hour)
+	k2 := &pulse.SigningKey{ID: "k2", Private: []byte("private-two"), CreatedAt: t2}
+	require.NoError(t, s.AddSigningKey(ctx, k2))
+
+	keys, err = s.SigningKeys(ctx)
+	require.NoError(t, err)
+	require.Len(t, keys, 2)
+	assert.Equal(t, "k1", keys[0].ID)
+	assert.Equal(t, []byte("private-one"), keys[0].Private)
+	require.NotNil(t, keys[0].RetiredAt, "adding a key retires the one that signed")
+	assert.True(t, keys[0].RetiredAt.Equal(t2))
+	assert.Nil(t, keys[1].RetiredAt, "the new key signs")
+
+	assert.Equal(t, pulse.EConflict, pulse.ErrorCode(s.AddSigningKey(ctx, &pulse.SigningKey{ID: "k2", Private: []byte("x"), CreatedAt: t2.Add(time.Hour)})))
+	keys, _ = s.SigningKeys(ctx)
+	assert.Nil(t, keys[1].RetiredAt, "a failed add retires nothing")
+
+	n, err := s.DeleteSigningKeys(ctx, t2)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n, "retired at t2 is not before t2")
+	n, err = s.DeleteSigningKeys(ctx, t2.Add(time.Millisecond))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	keys, _ = s.SigningKeys(ctx)
+	require.Len(t, keys, 1)
+	assert.Equal(t, "k2", keys[0].ID, "a key that signs is never deleted")
+}
+
+func testEmbedKeys(t *testing.T, s pulse.Store) {
+	ctx := context.Background()
+	k := &pulse.EmbedKey{Name: "Moodle", Secret: []byte("0123456789abcdef0123456789abcdef")}
+	require.NoError(t, s.CreateEmbedKey(ctx, k))
+	assert.NotEmpty(t, k.ID)
+	got, err := s.EmbedKey(ctx, k.ID)
+	require.NoError(t, err)
+	assert.Equal(t, k, got)
+	assert.False(t, got.Revoked())
+
+	k2 := &pulse.EmbedKey{Name: "Canvas", Secret: []byte("another secret of enough length!")}
+	require.NoError(t, s.CreateEmbedKey(ctx, k2))
+	list, err := s.EmbedKeys(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, k.ID, list[0].ID)
+
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	require.NoError(t, s.RevokeEmbedKey(ctx, k.ID, at))
+	require.NoError(t, s.RevokeEmbedKey(ctx, k.ID, at.Add(time.Hour)), "revoking twice is fine")
+	got, _ = s.EmbedKey(ctx, k.ID)
+	require.True(t, got.Revoked())
+	assert.True(t, got.RevokedAt.Equal(at), "the first revocation time stays")
+
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.RevokeEmbedKey(ctx, "ek_nope", at)))
+	_, err = s.EmbedKey(ctx, "ek_nope")
+	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(err))
 }

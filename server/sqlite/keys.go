@@ -1,0 +1,128 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pulsehq/pulse/server/pulse"
+)
+
+// SigningKeys implements pulse.Store.
+func (s *Store) SigningKeys(ctx context.Context) ([]*pulse.SigningKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, private_key, created_at, retired_at FROM signing_keys ORDER BY created_at, rowid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*pulse.SigningKey
+	for rows.Next() {
+		var k pulse.SigningKey
+		var created int64
+		var retired sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.Private, &created, &retired); err != nil {
+			return nil, err
+		}
+		k.CreatedAt, k.RetiredAt = fromMilli(created), fromNullMilli(retired)
+		out = append(out, &k)
+	}
+	return out, rows.Err()
+}
+
+// AddSigningKey implements pulse.Store.
+func (s *Store) AddSigningKey(ctx context.Context, k *pulse.SigningKey) error {
+	at := k.CreatedAt.UTC().Truncate(time.Millisecond)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL`, at.UnixMilli()); err != nil {
+		return fmt.Errorf("retire signing keys: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, private_key, created_at) VALUES (?,?,?)`, k.ID, k.Private, at.UnixMilli()); err != nil {
+		if isUnique(err) {
+			return pulse.Errorf(pulse.EConflict, "a signing key %q exists", k.ID)
+		}
+		return fmt.Errorf("add signing key: %w", err)
+	}
+	k.CreatedAt, k.RetiredAt = at, nil
+	return tx.Commit()
+}
+
+// DeleteSigningKeys implements pulse.Store.
+func (s *Store) DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?`, retiredBefore.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("delete signing keys: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+const embedKeyCols = `id, name, secret, created_at, revoked_at`
+
+func scanEmbedKey(r scanner) (*pulse.EmbedKey, error) {
+	var k pulse.EmbedKey
+	var created int64
+	var revoked sql.NullInt64
+	if err := r.Scan(&k.ID, &k.Name, &k.Secret, &created, &revoked); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.RevokedAt = fromMilli(created), fromNullMilli(revoked)
+	return &k, nil
+}
+
+// CreateEmbedKey implements pulse.Store.
+func (s *Store) CreateEmbedKey(ctx context.Context, k *pulse.EmbedKey) error {
+	now := s.nowMilli()
+	id := pulse.NewID("ek")
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO embed_keys (`+embedKeyCols+`) VALUES (?,?,?,?,NULL)`,
+		id, k.Name, k.Secret, now.UnixMilli()); err != nil {
+		return fmt.Errorf("create embed key: %w", err)
+	}
+	k.ID, k.CreatedAt, k.RevokedAt = id, now, nil
+	return nil
+}
+
+// EmbedKey implements pulse.Store.
+func (s *Store) EmbedKey(ctx context.Context, id string) (*pulse.EmbedKey, error) {
+	k, err := scanEmbedKey(s.db.QueryRowContext(ctx, `SELECT `+embedKeyCols+` FROM embed_keys WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, pulse.Errorf(pulse.ENotFound, "no embed key %q", id)
+	}
+	return k, err
+}
+
+// EmbedKeys implements pulse.Store.
+func (s *Store) EmbedKeys(ctx context.Context) ([]*pulse.EmbedKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+embedKeyCols+` FROM embed_keys ORDER BY created_at, rowid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*pulse.EmbedKey
+	for rows.Next() {
+		k, err := scanEmbedKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeEmbedKey implements pulse.Store.
+func (s *Store) RevokeEmbedKey(ctx context.Context, id string, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE embed_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`,
+		now.UTC().Truncate(time.Millisecond).UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("revoke embed key: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return pulse.Errorf(pulse.ENotFound, "no embed key %q", id)
+	}
+	return nil
+}
