@@ -21,15 +21,20 @@ import (
 	"time"
 
 	"github.com/pulsehq/pulse/server/demo"
+	"github.com/pulsehq/pulse/server/receiver"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
 	path := flag.String("path", "/video-tracking", "path to receive heartbeats at (the page is there too)")
+	jwks := flag.String("jwks", "", "verify page tokens against this JWKS, such as http://127.0.0.1:8080/.well-known/jwks.json")
 	flag.Parse()
 	p := "/" + strings.Trim(*path, "/")
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	rc := demo.New(p, os.Stdout, log)
+	if *jwks != "" {
+		rc.Verifier = &receiver.Verifier{JWKSURL: *jwks}
+	}
 	mux := http.NewServeMux()
 	mux.Handle(p, rc)
 	mux.Handle(p+"/", rc)

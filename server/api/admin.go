@@ -50,6 +50,9 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	api.HandleFunc("GET /api/admin/tokens", s.handleListTokens)
 	api.HandleFunc("POST /api/admin/tokens", s.handleCreateToken)
 	api.HandleFunc("DELETE /api/admin/tokens/{id}", s.handleRevokeToken)
+	api.HandleFunc("GET /api/admin/embed-keys", s.handleListEmbedKeys)
+	api.HandleFunc("POST /api/admin/embed-keys", s.handleCreateEmbedKey)
+	api.HandleFunc("DELETE /api/admin/embed-keys/{id}", s.handleRevokeEmbedKey)
 	api.HandleFunc("/api/admin/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, pulse.Errorf(pulse.ENotFound, "no admin API at %s %s", r.Method, r.URL.Path))
 	})

@@ -27,6 +27,7 @@ import (
 	"github.com/pulsehq/pulse/server/auth"
 	"github.com/pulsehq/pulse/server/pulse"
 	"github.com/pulsehq/pulse/server/sqlite"
+	"github.com/pulsehq/pulse/server/token"
 )
 
 const testPassword = "correct horse battery"
@@ -177,6 +178,7 @@ var adminRoutes = [][2]string{
 	{"GET", "/api/admin/media"}, {"POST", "/api/admin/media"}, {"GET", "/api/admin/media/m"}, {"PATCH", "/api/admin/media/m"},
 	{"DELETE", "/api/admin/media/m"},
 	{"GET", "/api/admin/tokens"}, {"POST", "/api/admin/tokens"}, {"DELETE", "/api/admin/tokens/tok_x"},
+	{"GET", "/api/admin/embed-keys"}, {"POST", "/api/admin/embed-keys"}, {"DELETE", "/api/admin/embed-keys/ek_x"},
 	{"GET", "/api/admin/nothing-here"}, {"PUT", "/api/admin/media"},
 }
 
@@ -581,6 +583,47 @@ func TestTokensAPI(t *testing.T) {
 	res, _ = f.do(t, "GET", "/api/admin/me", "", "Authorization", "Bearer "+created.Secret)
 	assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
 	res, _ = f.browser(t, "DELETE", "/api/admin/tokens/tok_nope", "")
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+}
+
+func TestEmbedKeysAPI(t *testing.T) {
+	f := newAdminFixture(t)
+	res, body := f.browser(t, "POST", "/api/admin/embed-keys", `{"name":"Moodle"}`)
+	require.Equal(t, http.StatusCreated, res.StatusCode, body)
+	created := decode[struct {
+		EmbedKey map[string]any `json:"embed_key"`
+		Secret   string
+	}](t, body)
+	assert.Len(t, created.Secret, 43, "256 bits, base64url")
+	assert.Equal(t, "Moodle", created.EmbedKey["name"])
+	id := created.EmbedKey["id"].(string)
+
+	// The secret signs links that the player page accepts.
+	m := f.media(t, "Lecture", []byte("x"))
+	link, err := token.SignLink(f.srv.URL+"/v/"+m.UUID+"?student=john_doe", id, []byte(created.Secret), time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	res, body = get(t, link)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.True(t, pageConfigOf(t, body).Verified)
+
+	res, body = f.browser(t, "GET", "/api/admin/embed-keys", "")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.NotContains(t, body, created.Secret, "secrets are shown once")
+	assert.Contains(t, body, id)
+
+	for _, bad := range []string{`{}`, `{"name":""}`, `{"name":"  "}`, `{"name":5}`, `{"name":"x","secret":"mine"}`, `{"name":"` + strings.Repeat("x", 121) + `"}`} {
+		res, body := f.browser(t, "POST", "/api/admin/embed-keys", bad)
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, bad)
+		assert.NotEmpty(t, decode[apiError](t, body).Error.Field, bad)
+	}
+	keys, _ := f.store.EmbedKeys(context.Background())
+	assert.Len(t, keys, 1, "nothing stored from bad input")
+
+	res, _ = f.browser(t, "DELETE", "/api/admin/embed-keys/"+id, "")
+	assert.Equal(t, http.StatusNoContent, res.StatusCode)
+	res, _ = get(t, link)
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "a revoked key's links refuse to play")
+	res, _ = f.browser(t, "DELETE", "/api/admin/embed-keys/ek_nope", "")
 	assert.Equal(t, http.StatusNotFound, res.StatusCode)
 }
 

@@ -95,7 +95,7 @@ func TestPlayerConfig(t *testing.T) {
 	assert.Equal(t, m.UUID, cfg.UUID)
 	require.Len(t, cfg.Webhooks, 2, "only active webhooks in scope")
 	assert.Equal(t, map[string]any{"id": all.ID, "url": all.URL, "request_field": "student", "response_field": "student_id",
-		"rpm": 6.0, "events": true, "require_param": false}, cfg.Webhooks[0], "only what the player needs")
+		"rpm": 6.0, "events": true, "require_param": false, "require_signed_link": false}, cfg.Webhooks[0], "only what the player needs")
 	assert.Equal(t, scoped.ID, cfg.Webhooks[1]["id"])
 
 	res, body = get(t, f.srv.URL+"/api/player/"+m.UUID+"/webhooks", "If-None-Match", etag)

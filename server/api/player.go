@@ -24,6 +24,9 @@ type pageConfig struct {
 	Duration  float64 `json:"duration,omitempty"`
 	ConfigURL string  `json:"config_url"`
 	PeaksURL  string  `json:"peaks_url,omitempty"`
+	Token     string  `json:"token,omitempty"`   // the page token (PROTOCOL.md §5)
+	Session   string  `json:"session,omitempty"` // the token's sid: the player's session
+	Verified  bool    `json:"lv"`                // the link was signed and verified
 }
 
 func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +41,28 @@ func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	lv, err := s.checkLink(r)
+	if err != nil {
+		setPageHeaders(w, s.cfg.FrameAncestors)
+		w.Header().Set("Cache-Control", "no-store")
+		s.render(w, r, http.StatusForbidden, "badlink.html", map[string]string{"Message": pulse.ErrorMessage(err)})
+		return
+	}
+	all, err := s.store.Webhooks(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	tok, sid, err := s.pageToken(r, m, pulse.PlayerWebhooks(all, m.UUID), lv)
+	if err != nil {
+		// Tracking degrades, playback does not: the page goes out without a
+		// token and the player makes its own session.
+		s.log.Error("sign page token", "uuid", m.UUID, "err", err)
+	}
 	cfg := pageConfig{
+		Token:     tok,
+		Session:   sid,
+		Verified:  lv,
 		UUID:      m.UUID,
 		Title:     m.Title,
 		MediaURL:  "/media/" + m.UUID,
@@ -77,6 +101,9 @@ type playerWebhook struct {
 	RPM           int    `json:"rpm"`
 	Events        bool   `json:"events"`
 	RequireParam  bool   `json:"require_param"`
+	// RequireSignedLink: players opened without a verified signed link
+	// send nothing to this webhook.
+	RequireSignedLink bool `json:"require_signed_link"`
 }
 
 type playerConfig struct {
@@ -100,7 +127,7 @@ func (s *Server) handlePlayerConfig(w http.ResponseWriter, r *http.Request) {
 	for _, wh := range pulse.PlayerWebhooks(all, m.UUID) {
 		cfg.Webhooks = append(cfg.Webhooks, playerWebhook{
 			ID: wh.ID, URL: wh.URL, RequestField: wh.RequestField, ResponseField: wh.ResponseField,
-			RPM: wh.RPM, Events: wh.Events, RequireParam: wh.RequireParam,
+			RPM: wh.RPM, Events: wh.Events, RequireParam: wh.RequireParam, RequireSignedLink: wh.RequireSignedLink,
 		})
 	}
 	body, err := json.Marshal(cfg)

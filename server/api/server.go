@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pulsehq/pulse/server/auth"
+	"github.com/pulsehq/pulse/server/keyring"
 	"github.com/pulsehq/pulse/server/library"
 	"github.com/pulsehq/pulse/server/pulse"
 	"github.com/pulsehq/pulse/web"
@@ -40,6 +41,9 @@ type Config struct {
 	MaxUpload int64
 	// Auth signs admins in; nil means one with default settings.
 	Auth *auth.Auth
+	// Keys signs page tokens; nil means a keyring on the store with the
+	// default token lifetime.
+	Keys *keyring.Keyring
 }
 
 // Server serves Pulse over HTTP.
@@ -53,6 +57,7 @@ type Server struct {
 	auth   *auth.Auth
 	lib    *library.Library
 	csrf   *http.CrossOriginProtection
+	keys   *keyring.Keyring
 }
 
 // New returns a Server. Mount adds handlers, such as the demo receiver,
@@ -73,9 +78,12 @@ func New(cfg Config, store pulse.Store, log *slog.Logger) (*Server, error) {
 	if cfg.Auth == nil {
 		cfg.Auth = auth.New(store, auth.Config{})
 	}
+	if cfg.Keys == nil {
+		cfg.Keys = keyring.New(store, 0)
+	}
 	s := &Server{cfg: cfg, store: store, log: log, assets: newAssets(web.Static()), extra: map[string]http.Handler{},
 		auth: cfg.Auth, lib: &library.Library{Store: store, Dir: cfg.MediaDir, MaxSize: cfg.MaxUpload},
-		csrf: http.NewCrossOriginProtection()}
+		csrf: http.NewCrossOriginProtection(), keys: cfg.Keys}
 	s.csrf.SetDenyHandler(http.HandlerFunc(s.denyCrossOrigin))
 	pages, err := template.New("").Funcs(template.FuncMap{"asset": s.assets.url}).ParseFS(web.Templates(), "*.html")
 	if err != nil {
@@ -107,6 +115,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/player/{uuid}/webhooks", s.handlePlayerConfig)
 	mux.HandleFunc("GET /media/{uuid}", s.handleMediaFile)
 	mux.HandleFunc("GET /media/{uuid}/peaks", s.handlePeaks)
+	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	mux.HandleFunc("GET /embed.js", s.handleEmbedJS)
 	s.adminRoutes(mux) // /admin and /api/admin/: admin_*.go
 }
 

@@ -40,12 +40,22 @@ type Entry struct {
 	Value       string      `json:"value,omitempty"` // its value
 	Fields      [][2]string `json:"fields,omitempty"`
 	Error       string      `json:"error,omitempty"` // why the request was refused
+	// Verified says what the page token proves: "verified",
+	// "verified, signed link", "unverified: <why>", or "" without a token
+	// (seed mode) or without a Verifier.
+	Verified string `json:"verified,omitempty"`
 }
 
 // Receiver is the demo receiver, an http.Handler serving everything under
 // its prefix: POST prefix (heartbeats), GET prefix (the page),
 // GET prefix/heartbeats.json and GET prefix/events (server-sent events).
 type Receiver struct {
+	// Verifier, when set, checks each heartbeat's page token against the
+	// Pulse server's JWKS (PROTOCOL.md §5). The demo does not know the
+	// webhooks' request fields, so it accepts a value the page was opened
+	// with under any of them.
+	Verifier *receiver.Verifier
+
 	prefix string
 	log    *slog.Logger
 	out    io.Writer // where the seed's log line goes
@@ -105,6 +115,17 @@ func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	e.UUID, e.Position, e.Event, e.Fields = hb.UUID, hb.Position, hb.Event, hb.Fields
 	e.Field, e.Value = hb.Custom()
+	if rc.Verifier != nil && hb.Token != "" {
+		c, err := rc.Verifier.Verify(r.Context(), hb, receiver.Expect{ResponseField: e.Field})
+		switch {
+		case err != nil:
+			e.Verified = "unverified: " + strings.TrimPrefix(strings.TrimPrefix(err.Error(), "receiver: "), "token: ")
+		case c.LV:
+			e.Verified = "verified, signed link"
+		default:
+			e.Verified = "verified"
+		}
+	}
 	rc.add(e)
 	who := e.Value
 	if who == "" {

@@ -288,11 +288,8 @@ func TestScenarioClampAndBackoff(t *testing.T) {
 	h := startHook(t, true, func(int) int { return http.StatusTooManyRequests })
 	id := srv.addWebhook(t, h.URL, 60, "--events=false")
 	// The server never stores rpm 600; pretend one did.
-	db, err := sql.Open("sqlite", filepath.Join(srv.data, "pulse.db"))
+	_, err := openDB(t, srv).Exec(`UPDATE webhooks SET rpm = 600 WHERE id = ?`, id)
 	require.NoError(t, err)
-	_, err = db.Exec(`UPDATE webhooks SET rpm = 600 WHERE id = ?`, id)
-	require.NoError(t, err)
-	db.Close()
 
 	ctx := newBrowser(t)
 	console := consoleOf(ctx)
@@ -372,6 +369,15 @@ func TestHostileURLParameters(t *testing.T) {
 		}
 	}
 	assert.Equal(t, "Pulse", eval[string](t, ctx, `document.title.split(" · ").pop()`), "the page was not altered")
+}
+
+// openDB opens the server's SQLite database, for what no command does.
+func openDB(t testing.TB, s *server) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(s.data, "pulse.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // consoleOf collects the page's console messages.

@@ -2,6 +2,9 @@ package token
 
 import (
 	"net/url"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,4 +100,30 @@ func TestSignedLinks(t *testing.T) {
 	ok, err = VerifyLink(u.EscapedPath(), q, func(string) ([]byte, bool) { return []byte("wrong"), true }, now)
 	assert.False(t, ok)
 	assert.ErrorIs(t, err, ErrLinkSignature)
+}
+
+// The README's Node.js signing code (scripts/examples/sign-link.js) makes
+// links that Go verifies.
+func TestNodeSignedLinks(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("PULSE_REQUIRE_E2E") != "" {
+			t.Fatal("node is needed (make test installs it)")
+		}
+		t.Skip("no node")
+	}
+	secret := "k9r2mZ1Qx8vQ3a7Hc0pLwE5tY6uI4oP2sD1fG8hJ3kL"
+	for _, raw := range []string{
+		"https://pulse.example/v/uuid-1234?student=john_doe",
+		"https://pulse.example/v/uuid-1234?student=J%C3%B6rg+M%C3%BCller&course=c1&course=c0&t=30",
+		"https://pulse.example/v/uuid-1234?name=a%2Fb%21%27%28%29%2A~&z=&a=1",
+	} {
+		out, err := exec.Command(node, "../../scripts/examples/sign-link.js", "ek_1", secret, raw, "600").CombinedOutput()
+		require.NoError(t, err, string(out))
+		u, err := url.Parse(strings.TrimSpace(string(out)))
+		require.NoError(t, err)
+		ok, err := VerifyLink(u.EscapedPath(), u.Query(), func(kid string) ([]byte, bool) { return []byte(secret), kid == "ek_1" }, time.Now())
+		assert.NoError(t, err, raw)
+		assert.True(t, ok, raw)
+	}
 }

@@ -106,7 +106,7 @@
 
   // ---- webhooks ----
 
-  const whFields = ['name', 'url', 'request_field', 'response_field', 'rpm', 'active', 'events', 'require_param', 'scope'];
+  const whFields = ['name', 'url', 'request_field', 'response_field', 'rpm', 'active', 'events', 'require_param', 'require_signed_link', 'scope'];
   let editing = null; // the webhook being edited, or null for a new one
 
   function isLoopback(host) {
@@ -149,7 +149,8 @@
           (h.warnings || []).map((w) => el('p', { class: 'warning' }, w))),
         el('td', {}, el('code', {}, h.request_field), ' → ', el('code', {}, h.response_field),
           el('div', { class: 'muted' }, h.events ? 'events on' : 'heartbeats only (seed mode)'),
-          h.require_param ? el('div', { class: 'muted' }, 'only when the URL has ' + h.request_field) : null),
+          h.require_param ? el('div', { class: 'muted' }, 'only when the URL has ' + h.request_field) : null,
+          h.require_signed_link ? el('div', { class: 'muted' }, 'only from signed links') : null),
         el('td', {}, String(h.rpm)),
         el('td', {}, scope),
         el('td', {}, toggle),
@@ -196,11 +197,11 @@
 
   function openForm(h) {
     editing = h || null;
-    const w = h || { name: '', url: '', request_field: '', response_field: '', rpm: 2, active: true, events: true, require_param: false, scope: 'all' };
+    const w = h || { name: '', url: '', request_field: '', response_field: '', rpm: 2, active: true, events: true, require_param: false, require_signed_link: false, scope: 'all' };
     $('wh-form-title').textContent = h ? 'Edit webhook' : 'New webhook';
     for (const f of ['name', 'url', 'request_field', 'response_field']) $('wh-' + f).value = w[f];
     $('wh-rpm').value = String(w.rpm);
-    for (const f of ['active', 'events', 'require_param']) $('wh-' + f).checked = w[f];
+    for (const f of ['active', 'events', 'require_param', 'require_signed_link']) $('wh-' + f).checked = !!w[f];
     const some = w.scope !== 'all';
     $('wh-scope-all').checked = !some;
     $('wh-scope-some').checked = some;
@@ -229,13 +230,13 @@
       active: $('wh-active').checked,
       events: $('wh-events').checked,
       require_param: $('wh-require_param').checked,
+      require_signed_link: $('wh-require_signed_link').checked,
     };
     if ($('wh-scope-some').checked) {
       body.scope = [...$('wh-scope-media').querySelectorAll('input:checked')].map((i) => i.value);
     } else {
       body.scope = 'all';
     }
-    if (editing && editing.require_signed_link !== undefined) body.require_signed_link = editing.require_signed_link;
     return body;
   }
 
@@ -612,6 +613,64 @@
     $('token-secret').hidden = true;
   });
 
+  // ---- embed keys ----
+
+  function renderEmbedKeys(keys) {
+    const body = $('ek-table').tBodies[0];
+    body.replaceChildren();
+    $('ek-empty').hidden = keys.length > 0;
+    $('ek-table').hidden = keys.length === 0;
+    for (const k of keys) {
+      body.append(el('tr', { 'data-id': k.id },
+        el('td', {}, k.name),
+        el('td', {}, el('code', {}, k.id)),
+        el('td', {}, when(k.created_at)),
+        el('td', {}, k.revoked_at ? el('span', { class: 'pill' }, 'revoked ' + when(k.revoked_at)) : el('span', { class: 'pill ok' }, 'active')),
+        el('td', { class: 'actions-cell' }, k.revoked_at ? null :
+          el('button', { type: 'button', class: 'danger', onclick: () => revokeEmbedKey(k) }, 'Revoke'))));
+    }
+  }
+
+  async function loadEmbedKeys() {
+    const r = await api('GET', '/api/admin/embed-keys');
+    if (!r.ok) return flash('Could not load embed keys: ' + errorMessage(r), true);
+    renderEmbedKeys(r.data.embed_keys);
+  }
+
+  async function createEmbedKey(ev) {
+    ev.preventDefault();
+    const err = $('ek-name-error');
+    err.textContent = '';
+    $('ek-name').removeAttribute('aria-invalid');
+    const r = await api('POST', '/api/admin/embed-keys', { name: $('ek-name').value });
+    if (!r.ok) {
+      err.textContent = errorMessage(r);
+      $('ek-name').setAttribute('aria-invalid', 'true');
+      return;
+    }
+    $('ek-form').reset();
+    $('ek-secret-kid').textContent = r.data.embed_key.id;
+    $('ek-secret-value').textContent = r.data.secret;
+    $('ek-secret').hidden = false;
+    await loadEmbedKeys();
+  }
+
+  async function revokeEmbedKey(k) {
+    if (!confirm('Revoke the embed key "' + k.name + '"? Links signed with it stop opening the player at once.')) return;
+    const r = await api('DELETE', '/api/admin/embed-keys/' + encodeURIComponent(k.id));
+    if (!r.ok) return flash('Could not revoke: ' + errorMessage(r), true);
+    flash('Revoked the embed key "' + k.name + '".');
+    await loadEmbedKeys();
+  }
+
+  $('ek-form').addEventListener('submit', createEmbedKey);
+  $('ek-secret-copy').addEventListener('click', () => copy($('ek-secret-value').textContent, null, $('ek-copied')));
+  $('ek-secret-done').addEventListener('click', () => {
+    $('ek-secret-value').textContent = '';
+    $('ek-secret-kid').textContent = '';
+    $('ek-secret').hidden = true;
+  });
+
   // ---- start ----
 
   const saved = sessionStorage.getItem('pulse-flash');
@@ -623,6 +682,7 @@
     await loadMedia();
     await loadWebhooks();
     await loadTokens();
+    await loadEmbedKeys();
     document.body.dataset.ready = 'true';
   })();
 })();

@@ -22,9 +22,10 @@
     var empty = rows.querySelector(".empty");
     if (empty) empty.remove();
     var tr = document.createElement("tr");
-    var fields = (e.fields || []).map(function (f) { return f[0] + "=" + f[1]; }).join(" ");
+    var fields = (e.fields || []).filter(function (f) { return f[0] !== "token"; })
+      .map(function (f) { return f[0] + "=" + f[1]; }).join(" ");
     tr.append(cell(time(e.received)), cell(e.origin), cell(e.error ? "refused" : e.event),
-      cell(e.field ? e.field + "=" + e.value : "", "value"), cell(e.position), cell(e.uuid, "value"),
+      cell(e.field ? e.field + "=" + e.value : "", "value"), cell(e.position), cell(e.uuid, "value"), cell(e.verified || ""),
       cell(e.error || fields, "value"));
     rows.prepend(tr);
     while (rows.children.length > 200) rows.lastElementChild.remove();

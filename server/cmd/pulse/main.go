@@ -63,6 +63,12 @@ Usage:
   pulse admin reset-password [--user U] [--password-file F | --password-stdin]
                                           set an admin's password (prints a new random one
                                           when neither is given); signs that admin out
+  pulse keys rotate | list                start signing page tokens with a new key; list keys
+  pulse embedkey add --name N [--secret-file F]
+                                          create an embed key; prints its id, then its secret
+  pulse embedkey list | revoke KID        list or revoke embed keys
+  pulse link sign --kid K --secret-file F [--ttl D] URL
+                                          sign a player URL (needs no database)
 
 Run "pulse COMMAND --help" for a command's flags.
 Every command takes --data DIR (or PULSE_DATA; default ./data).
@@ -85,6 +91,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return env.sub(ctx, "webhook", rest, map[string]command{"add": env.webhookAdd, "list": env.webhookList})
 	case "admin":
 		return env.sub(ctx, "admin", rest, map[string]command{"reset-password": env.adminResetPassword})
+	case "keys":
+		return env.sub(ctx, "keys", rest, map[string]command{"rotate": env.keysRotate, "list": env.keysList})
+	case "embedkey", "embedkeys":
+		return env.sub(ctx, "embedkey", rest, map[string]command{"add": env.embedKeyAdd, "list": env.embedKeyList, "revoke": env.embedKeyRevoke})
+	case "link":
+		return env.sub(ctx, "link", rest, map[string]command{"sign": env.linkSign})
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/pulsehq/pulse/server/demo"
 	"github.com/pulsehq/pulse/server/library"
 	"github.com/pulsehq/pulse/server/pulse"
+	"github.com/pulsehq/pulse/server/receiver"
 )
 
 // demoReceiverPath is where serve mounts the demo receiver.
@@ -80,6 +81,7 @@ func (env environment) serve(ctx context.Context, args []string) error {
 	}
 	if *demoReceiver {
 		rc := demo.New(demoReceiverPath, env.stdout, log)
+		rc.Verifier = &receiver.Verifier{JWKSURL: base + "/.well-known/jwks.json", Issuer: strings.TrimSuffix(*baseURL, "/")}
 		srv.Mount(demoReceiverPath, rc)
 		srv.Mount(demoReceiverPath+"/", rc)
 	}

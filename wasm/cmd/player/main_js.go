@@ -12,6 +12,7 @@ import (
 	"honnef.co/go/js/dom/v2"
 
 	"github.com/pulsehq/pulse/wasm/browser"
+	"github.com/pulsehq/pulse/wasm/embed"
 	"github.com/pulsehq/pulse/wasm/heartbeat"
 	"github.com/pulsehq/pulse/wasm/media"
 	"github.com/pulsehq/pulse/wasm/player"
@@ -33,13 +34,18 @@ func main() {
 	el := mediaElement(doc.GetElementByID("media"))
 	m := media.NewElement(el)
 	ui.Bind(doc, m)
-	go arm(page, m)
+	query := heartbeat.ParseQuery(js.Global().Get("location").Get("search").String())
+	origin, _ := query.Get("origin")
+	embed.Start(m, embed.Info{UUID: page.uuid, Session: page.session, OriginParam: origin})
+	go arm(page, m, query)
 	select {} // the player lives as long as the page
 }
 
 // page is what the server put in the page's #pulse-config.
 type page struct {
 	uuid, configURL string
+	token, session  string // the page token and its sid (PROTOCOL.md §5)
+	linkVerified    bool   // opened with a verified signed link
 }
 
 func pageConfig(doc dom.Document) (page, error) {
@@ -51,7 +57,11 @@ func pageConfig(doc dom.Document) (page, error) {
 	if err != nil {
 		return page{}, errString("bad #pulse-config: " + err.Error())
 	}
-	p := page{uuid: str(v, "uuid"), configURL: str(v, "config_url")}
+	p := page{uuid: str(v, "uuid"), configURL: str(v, "config_url"), token: str(v, "token"), session: str(v, "session"),
+		linkVerified: v.Get("lv").Type() == js.TypeBoolean && v.Get("lv").Bool()}
+	if p.session == "" {
+		p.session = newSession() // no token: a session of our own
+	}
 	if p.uuid == "" || p.configURL == "" {
 		return page{}, errString("#pulse-config lacks uuid or config_url")
 	}
@@ -72,17 +82,18 @@ func mediaElement(e dom.Element) *dom.HTMLMediaElement {
 
 // arm loads the webhook config and starts tracking. Any failure means no
 // tracking, never a broken player.
-func arm(p page, m media.Media) {
+func arm(p page, m media.Media, query heartbeat.Query) {
 	cfg, err := browser.FetchJSON(p.configURL, configTimeout)
 	if err != nil {
 		browser.Warn("webhook config unavailable (" + err.Error() + "): playing without tracking")
 		return
 	}
-	hooks := webhooks(cfg)
+	hooks := webhooks(cfg, p.linkVerified)
 	eng := heartbeat.New(heartbeat.Config{
 		UUID:     p.uuid,
-		Session:  newSession(),
-		Query:    heartbeat.ParseQuery(js.Global().Get("location").Get("search").String()),
+		Session:  p.session,
+		Token:    p.token,
+		Query:    query,
 		Webhooks: hooks,
 		Jitter:   func() float64 { return js.Global().Get("Math").Call("random").Float() },
 	})
@@ -111,7 +122,10 @@ func arm(p page, m media.Media) {
 // webhooks reads the player config (PROTOCOL.md §2), skipping entries that
 // are not usable rather than failing: one bad webhook must not stop the
 // others.
-func webhooks(cfg js.Value) []heartbeat.Webhook {
+//
+// Webhooks that require a signed link are left out when the page was not
+// opened with a verified one.
+func webhooks(cfg js.Value, linkVerified bool) []heartbeat.Webhook {
 	list := cfg.Get("webhooks")
 	if list.Type() != js.TypeObject || !js.Global().Get("Array").Call("isArray", list).Bool() {
 		browser.Warn("webhook config has no webhooks list: playing without tracking")
@@ -131,6 +145,9 @@ func webhooks(cfg js.Value) []heartbeat.Webhook {
 			RPM:           num(v, "rpm"),
 			Events:        v.Get("events").Type() != js.TypeBoolean || v.Get("events").Bool(),
 			RequireParam:  v.Get("require_param").Type() == js.TypeBoolean && v.Get("require_param").Bool(),
+		}
+		if rsl := v.Get("require_signed_link"); rsl.Type() == js.TypeBoolean && rsl.Bool() && !linkVerified {
+			continue
 		}
 		if w.ID == "" || w.ResponseField == "" || !(strings.HasPrefix(w.URL, "https://") || strings.HasPrefix(w.URL, "http://")) {
 			browser.Warn("skipping an unusable webhook in the config: " + w.ID)

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pulsehq/pulse/server/keyring"
+	"github.com/pulsehq/pulse/server/pulse"
+	"github.com/pulsehq/pulse/server/token"
+)
+
+// Verifiable heartbeats from the command line: page-token keys, embed keys
+// and signed links (PROTOCOL.md §5).
+
+func (env environment) keysRotate(ctx context.Context, args []string) error {
+	fs, data := env.flags("keys rotate", "pulse keys rotate [--data DIR]")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("keys rotate: unexpected argument %q", pos[0])
+	}
+	store, err := openStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	k, err := keyring.New(store, 0).Rotate(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stderr, "New page tokens are signed with this key; the previous one stays in the JWKS until its tokens expire. Running servers switch within", keyring.Refresh)
+	fmt.Fprintln(env.stdout, k.ID)
+	return nil
+}
+
+func (env environment) keysList(ctx context.Context, args []string) error {
+	fs, data := env.flags("keys list", "pulse keys list [--data DIR]")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("keys list: unexpected argument %q", pos[0])
+	}
+	store, err := openStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	keys, err := store.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tCREATED\tSTATE")
+	for _, k := range keys {
+		state := "signs"
+		if k.RetiredAt != nil {
+			state = "retired " + k.RetiredAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", k.ID, k.CreatedAt.Format(time.RFC3339), state)
+	}
+	return tw.Flush()
+}
+
+// newEmbedSecret returns 256 random bits as base64url text. The text's
+// bytes are the HMAC key: the same in every language.
+func newEmbedSecret() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+func (env environment) embedKeyAdd(ctx context.Context, args []string) error {
+	fs, data := env.flags("embedkey add", "pulse embedkey add --name N [--secret-file F] [--data DIR]")
+	name := fs.String("name", "", "a label, such as the LMS it is for (required)")
+	secretFile := fs.String("secret-file", "", "write the secret to this file (mode 0600) instead of printing it")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("embedkey add: unexpected argument %q", pos[0])
+	}
+	if err := pulse.ValidateKeyName(*name); err != nil {
+		return usagef("embedkey add: %s", flagName(err))
+	}
+	secret, err := newEmbedSecret()
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if *secretFile != "" {
+		if err := os.WriteFile(*secretFile, []byte(secret+"\n"), 0o600); err != nil {
+			return fmt.Errorf("embedkey add: %w", err)
+		}
+	}
+	k := &pulse.EmbedKey{Name: strings.TrimSpace(*name), Secret: []byte(secret)}
+	if err := store.CreateEmbedKey(ctx, k); err != nil {
+		return fmt.Errorf("embedkey add: %w", err)
+	}
+	fmt.Fprintln(env.stdout, k.ID)
+	if *secretFile == "" {
+		fmt.Fprintln(env.stdout, secret)
+		fmt.Fprintln(env.stderr, "The second line is the secret: keep it on the embedder's server; it is not shown again.")
+	}
+	return nil
+}
+
+func (env environment) embedKeyList(ctx context.Context, args []string) error {
+	fs, data := env.flags("embedkey list", "pulse embedkey list [--data DIR]")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("embedkey list: unexpected argument %q", pos[0])
+	}
+	store, err := openStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	keys, err := store.EmbedKeys(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tCREATED\tSTATE\tNAME")
+	for _, k := range keys {
+		state := "active"
+		if k.Revoked() {
+			state = "revoked " + k.RevokedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.CreatedAt.Format(time.RFC3339), state, k.Name)
+	}
+	return tw.Flush()
+}
+
+func (env environment) embedKeyRevoke(ctx context.Context, args []string) error {
+	fs, data := env.flags("embedkey revoke", "pulse embedkey revoke KID [--data DIR]")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("embedkey revoke: give exactly one KID")
+	}
+	store, err := openStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.RevokeEmbedKey(ctx, pos[0], time.Now()); err != nil {
+		return fmt.Errorf("embedkey revoke: %s", pulse.ErrorMessage(err)+internal(err))
+	}
+	fmt.Fprintln(env.stderr, "revoked: links signed with", pos[0], "no longer open a player")
+	return nil
+}
+
+// linkSign needs no database: an embedder runs it with its own copy of the
+// secret.
+func (env environment) linkSign(ctx context.Context, args []string) error {
+	fs, _ := env.flags("link sign", "pulse link sign --kid K --secret-file F [--ttl D | --exp UNIX] URL")
+	kid := fs.String("kid", "", "embed key id (required)")
+	secretFile := fs.String("secret-file", "", "file holding the embed key's secret (required)")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the link stays valid")
+	exp := fs.Int64("exp", 0, "expiry as unix seconds (overrides --ttl)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *kid == "" || *secretFile == "" {
+		fs.Usage()
+		return usagef("link sign: give --kid, --secret-file and one URL")
+	}
+	secret, err := os.ReadFile(*secretFile)
+	if err != nil {
+		return fmt.Errorf("link sign: %w", err)
+	}
+	s := strings.TrimSpace(string(secret))
+	if s == "" {
+		return fmt.Errorf("link sign: %s is empty", *secretFile)
+	}
+	at := time.Now().Add(*ttl)
+	if *exp != 0 {
+		at = time.Unix(*exp, 0)
+	}
+	if !at.After(time.Now()) {
+		return usagef("link sign: the expiry %s is in the past", strconv.FormatInt(at.Unix(), 10))
+	}
+	signed, err := token.SignLink(pos[0], *kid, []byte(s), at)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, signed)
+	return nil
+}

@@ -1,0 +1,277 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulsehq/pulse/server/receiver"
+)
+
+// verifyingHook is a receiver that checks every heartbeat's token with the
+// receiver kit and answers 403 to what it cannot verify.
+type verifyingHook struct {
+	URL string
+	v   *receiver.Verifier
+
+	mu       sync.Mutex
+	accepted []*receiver.Heartbeat
+	refused  []string
+}
+
+func startVerifyingHook(t testing.TB, pulseURL string) *verifyingHook {
+	h := &verifyingHook{v: &receiver.Verifier{JWKSURL: pulseURL + "/.well-known/jwks.json"}}
+	srv := httptest.NewServer(receiver.CORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hb, err := receiver.Parse(r)
+		if err == nil {
+			_, err = h.v.Verify(r.Context(), hb, receiver.Expect{RequestField: "student", ResponseField: "student_id"})
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if err != nil {
+			h.refused = append(h.refused, err.Error())
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		h.accepted = append(h.accepted, hb)
+	})))
+	t.Cleanup(srv.Close)
+	h.URL = srv.URL + "/track"
+	return h
+}
+
+func (h *verifyingHook) counts() (accepted, refused int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.accepted), len(h.refused)
+}
+
+// post sends a heartbeat the way curl -F would.
+func post(t testing.TB, url string, fields [][2]string) int {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, f := range fields {
+		require.NoError(t, mw.WriteField(f[0], f[1]))
+	}
+	require.NoError(t, mw.Close())
+	res, err := http.Post(url, mw.FormDataContentType(), &body)
+	require.NoError(t, err)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// A receiver verifies real heartbeats from a player in Chromium with the
+// JWKS alone, and rejects forged ones.
+func TestVerifiedHeartbeats(t *testing.T) {
+	srv := startPulse(t)
+	uuid := srv.addMedia(t, "mpeg2.mp3")
+	h := startVerifyingHook(t, srv.URL)
+	srv.addWebhook(t, h.URL, 60)
+
+	ctx := newBrowser(t)
+	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe")
+	armed(t, ctx)
+	click(t, ctx, "play")
+	waitFor(t, 15*time.Second, "verified heartbeats", func() bool { n, _ := h.counts(); return n >= 3 })
+	click(t, ctx, "play")
+
+	h.mu.Lock()
+	real := *h.accepted[len(h.accepted)-1]
+	_, refusedBefore := len(h.accepted), len(h.refused)
+	h.mu.Unlock()
+	assert.Zero(t, refusedBefore, "every real heartbeat verifies")
+	assert.NotEmpty(t, real.Token)
+
+	forged := func(edit func(f map[string]string)) [][2]string {
+		f := map[string]string{"uuid": real.UUID, "position": "999", "student_id": "john_doe", "event": "heartbeat",
+			"session": real.Session, "seq": "99", "watched": "75", "token": real.Token}
+		edit(f)
+		var out [][2]string
+		for _, k := range []string{"uuid", "position", "student_id", "event", "session", "seq", "watched", "token"} {
+			out = append(out, [2]string{k, f[k]})
+		}
+		return out
+	}
+	for name, fields := range map[string][][2]string{
+		"made-up token":           forged(func(f map[string]string) { f["token"] = "eyJhbGciOiJFZERTQSJ9.eyJ1dWlkIjoieCJ9.c2ln" }),
+		"another student's value": forged(func(f map[string]string) { f["student_id"] = "jane_roe" }),
+		"another session":         forged(func(f map[string]string) { f["session"] = "someone-elses-session" }),
+		"another media":           forged(func(f map[string]string) { f["uuid"] = "00000000-0000-4000-8000-000000000000" }),
+		"no token":                forged(func(f map[string]string) { f["token"] = "" }),
+	} {
+		assert.Equal(t, http.StatusForbidden, post(t, h.URL, fields), name)
+	}
+	// Position and watched time stay client-reported: the token proves
+	// who and which media, not what was watched.
+	assert.Equal(t, http.StatusOK, post(t, h.URL, forged(func(map[string]string) {})))
+}
+
+// The demo receiver shows which heartbeats verify.
+func TestDemoReceiverShowsVerification(t *testing.T) {
+	srv := startPulse(t)
+	uuid := srv.addMedia(t, "mpeg2.mp3")
+	pulseCmd(t, srv.data, "webhook", "add", "--url", srv.URL+"/demo/receiver", "--request-field", "student",
+		"--response-field", "student_id", "--rpm", "60")
+
+	ctx := newBrowser(t)
+	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe")
+	armed(t, ctx)
+	click(t, ctx, "play")
+	waitFor(t, 15*time.Second, "verified heartbeats at the demo receiver", func() bool {
+		res, err := http.Get(srv.URL + "/demo/receiver/heartbeats.json")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(res.Body)
+		return strings.Count(b.String(), `"verified":"verified"`) >= 2
+	})
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/demo/receiver")))
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("rows")))
+	require.NoError(t, err)
+	assert.Contains(t, text, "verified")
+}
+
+// Signed links: a verified link marks the token lv and feeds webhooks that
+// require it; an unsigned one does not; a bad one refuses to play.
+func TestSignedLinkInBrowser(t *testing.T) {
+	srv := startPulse(t)
+	uuid := srv.addMedia(t, "mpeg2.mp3")
+	any := startHook(t, true, nil)
+	signedOnly := startHook(t, true, nil)
+	srv.addWebhook(t, any.URL, 60)
+	srv.addWebhook(t, signedOnly.URL, 60)
+	// require_signed_link through the admin API would need a session; set
+	// it through the store's database directly.
+	setColumn(t, srv, "require_signed_link", 1, signedOnly.URL)
+
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	kid := strings.Split(pulseCmd(t, srv.data, "embedkey", "add", "--name", "LMS", "--secret-file", secretFile), "\n")[0]
+	link := pulseCmd(t, srv.data, "link", "sign", "--kid", kid, "--secret-file", secretFile, "--ttl", "1h",
+		srv.URL+"/v/"+uuid+"?student=john_doe")
+
+	ctx := newBrowser(t)
+	openPlayer(t, ctx, link)
+	armed(t, ctx)
+	click(t, ctx, "play")
+	waitFor(t, 15*time.Second, "heartbeats at both webhooks", func() bool {
+		return any.count("heartbeat") >= 2 && signedOnly.count("heartbeat") >= 2
+	})
+	click(t, ctx, "play")
+
+	// The same media without a signature: only the first webhook hears.
+	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=jane")
+	armed(t, ctx)
+	click(t, ctx, "play")
+	waitFor(t, 15*time.Second, "jane's heartbeats", func() bool {
+		for _, r := range any.posts() {
+			if r.Fields["student_id"] == "jane" && r.Fields["event"] == "heartbeat" {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(time.Second)
+	for _, r := range signedOnly.posts() {
+		assert.Equal(t, "john_doe", r.Fields["student_id"], "a webhook that requires a signed link hears nothing from an unsigned page")
+	}
+
+	// A tampered link refuses to play, with a clear message.
+	tampered := strings.Replace(link, "john_doe", "jane", 1)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(tampered)))
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	require.NoError(t, err)
+	assert.Contains(t, text, "This link is not valid")
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#play").length`))
+	require.NoError(t, err)
+	assert.Zero(t, n, "no player on a refused link")
+}
+
+// setColumn sets a column of the webhook with the url, straight in SQLite.
+func setColumn(t testing.TB, s *server, column string, value any, url string) {
+	t.Helper()
+	db := openDB(t, s)
+	_, err := db.Exec(`UPDATE webhooks SET `+column+` = ? WHERE url = ?`, value, url)
+	require.NoError(t, err)
+}
+
+// The embedding API: a page on another origin embeds the player, hears its
+// events and drives it; a page at a third origin cannot.
+func TestEmbeddingAPI(t *testing.T) {
+	srv := startPulse(t)
+	uuid := srv.addMedia(t, "mpeg2.mp3")
+	h := startHook(t, true, nil)
+	srv.addWebhook(t, h.URL, 60)
+	player := srv.URL + "/v/" + uuid + "?student=john_doe"
+
+	intruder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A sibling frame on a third origin tries to pause the player.
+		fmt.Fprint(w, `<!doctype html><script>
+setInterval(() => { try { parent.frames[0].postMessage({type: "pulse", command: "pause", args: [], id: 1}, "*"); } catch (e) {} }, 100);
+</script>`)
+	}))
+	t.Cleanup(intruder.Close)
+	embedder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><body>
+<iframe id="player" src="%s" width="640" height="200" allow="autoplay"></iframe>
+<iframe id="intruder" src="%s" width="10" height="10"></iframe>
+<script src="%s/embed.js"></script>
+<script>
+window.events = [];
+window.player = Pulse.player(document.getElementById("player"));
+for (const ev of ["ready", "play", "pause", "seeked", "timeupdate", "ended", "error"]) {
+  player.on(ev, (e) => events.push(Object.assign({at: performance.now()}, e)));
+}
+</script>`, player, intruder.URL, srv.URL)
+	}))
+	t.Cleanup(embedder.Close)
+
+	ctx := newBrowser(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(embedder.URL)))
+	ready := eval[map[string]any](t, ctx, `player.ready`)
+	assert.Equal(t, uuid, ready["uuid"])
+	assert.NotEmpty(t, ready["session"])
+
+	eval[any](t, ctx, `player.play().then(() => null)`)
+	waitFor(t, 15*time.Second, "timeupdate events", func() bool {
+		return eval[int](t, ctx, `events.filter(e => e.event === "timeupdate").length`) >= 6
+	})
+	assert.GreaterOrEqual(t, eval[int](t, ctx, `events.filter(e => e.event === "play").length`), 1)
+	assert.False(t, eval[bool](t, ctx, `events.some(e => e.event === "pause")`),
+		"the intruder's pause commands were ignored")
+
+	eval[any](t, ctx, `player.seek(30).then(() => null)`)
+	waitFor(t, 10*time.Second, "seeked", func() bool {
+		return eval[bool](t, ctx, `events.some(e => e.event === "seeked" && Math.abs(e.position - 30) < 1)`)
+	})
+	pos := eval[float64](t, ctx, `player.getPosition()`)
+	assert.InDelta(t, 30, pos, 2)
+	eval[any](t, ctx, `player.pause().then(() => null)`)
+	waitFor(t, 5*time.Second, "pause", func() bool { return eval[bool](t, ctx, `events.some(e => e.event === "pause")`) })
+
+	// timeupdate at most 4 a second.
+	rate := eval[float64](t, ctx, `(() => {
+		const u = events.filter(e => e.event === "timeupdate");
+		return (u.length - 1) / ((u[u.length - 1].at - u[0].at) / 1000);
+	})()`)
+	assert.LessOrEqual(t, rate, 4.2)
+	for _, e := range eval[[]map[string]any](t, ctx, `events`) {
+		assert.Equal(t, uuid, e["uuid"])
+		assert.Equal(t, ready["session"], e["session"])
+	}
+	msg := eval[string](t, ctx, `player.seek(NaN).then(() => "ok", (e) => e.message)`)
+	assert.Contains(t, msg, "seek needs a number")
+}
