@@ -125,14 +125,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// handleIndex is a landing page. It lists no media: a player link is only
+// known to those it was given to.
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
-	media, err := s.store.MediaList(r.Context())
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
 	setPageHeaders(w, "'none'")
-	s.render(w, r, http.StatusOK, "index.html", map[string]any{"Media": media})
+	s.render(w, r, http.StatusOK, "index.html", nil)
 }
 
 // render executes a page template into a buffer first, so that a failing

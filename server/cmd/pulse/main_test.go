@@ -105,3 +105,17 @@ func TestHelp(t *testing.T) {
 		assert.Contains(t, stderr, "Usage", args)
 	}
 }
+
+func TestWebhookAddRespectsLimit(t *testing.T) {
+	data := t.TempDir()
+	add := func() error {
+		_, _, err := runPulse(t, "webhook", "add", "--data", data, "--url", "https://a.example/x",
+			"--request-field", "student", "--response-field", "student_id", "--max-webhooks", "2")
+		return err
+	}
+	require.NoError(t, add())
+	require.NoError(t, add())
+	err := add()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "limit of 2 webhooks")
+}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/pulsehq/pulse/server/api"
 	"github.com/pulsehq/pulse/server/library"
 	"github.com/pulsehq/pulse/server/pulse"
 	"github.com/pulsehq/pulse/server/sqlite"
@@ -100,6 +102,7 @@ func (env environment) webhookAdd(ctx context.Context, args []string) error {
 	fs.StringVar(&w.Name, "name", "", "a label for admins")
 	fs.BoolVar(&w.RequireParam, "require-param", false, "send nothing from players whose URL lacks the request field")
 	inactive := fs.Bool("inactive", false, "create it switched off")
+	maxWebhooks := fs.Int("max-webhooks", atoiOr(env.getenv("PULSE_MAX_WEBHOOKS"), api.DefaultMaxWebhooks), "refuse to go past this many webhooks (env PULSE_MAX_WEBHOOKS)")
 	scope := fs.String("scope", "all", `"all", or media uuids separated by commas`)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -122,14 +125,22 @@ func (env environment) webhookAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	if err := store.CreateWebhook(ctx, w, 0); err != nil {
-		return fmt.Errorf("webhook add: %w", err)
+	if err := store.CreateWebhook(ctx, w, *maxWebhooks); err != nil {
+		return fmt.Errorf("webhook add: %s", pulse.ErrorMessage(err)+internal(err))
 	}
 	for _, warn := range w.Warnings() {
 		fmt.Fprintln(env.stderr, "warning:", warn)
 	}
 	fmt.Fprintln(env.stdout, w.ID)
 	return nil
+}
+
+// atoiOr parses a whole number, or returns def.
+func atoiOr(s string, def int) int {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 // flagName phrases a validation error with the flag's name.
