@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -28,7 +29,7 @@ type pageConfig struct {
 
 func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 	uuid := r.PathValue("uuid")
-	m, err := s.media(r, uuid)
+	m, err := s.playerMedia(r, uuid)
 	if pulse.ErrorCode(err) == pulse.ENotFound {
 		setPageHeaders(w, s.cfg.FrameAncestors)
 		s.render(w, r, http.StatusNotFound, "notfound.html", map[string]string{"UUID": uuid})
@@ -68,6 +69,22 @@ func (s *Server) media(r *http.Request, uuid string) (*pulse.Media, error) {
 	return s.store.Media(r.Context(), uuid)
 }
 
+// playerMedia is media through the cache, for the player's routes: they
+// keep working while the database is down. The admin's read the store.
+func (s *Server) playerMedia(r *http.Request, uuid string) (*pulse.Media, error) {
+	if !pulse.ValidUUID(uuid) {
+		return nil, pulse.Errorf(pulse.ENotFound, "no media %q", uuid)
+	}
+	m, err := cached(r.Context(), s.cache, "media "+uuid, func(ctx context.Context) (*pulse.Media, error) {
+		return s.store.Media(ctx, uuid)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := *m // callers may change their copy, not the cached one
+	return &c, nil
+}
+
 // playerWebhook is the part of a webhook a player needs (PROTOCOL.md §2).
 type playerWebhook struct {
 	ID            string `json:"id"`
@@ -86,15 +103,44 @@ type playerConfig struct {
 
 func (s *Server) handlePlayerConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	m, err := s.media(r, r.PathValue("uuid"))
+	uuid := r.PathValue("uuid")
+	if !pulse.ValidUUID(uuid) {
+		s.error(w, r, pulse.Errorf(pulse.ENotFound, "no media %q", uuid))
+		return
+	}
+	cfg, err := cached(r.Context(), s.cache, "config "+uuid, func(ctx context.Context) (*jsonBody, error) {
+		return s.playerConfig(ctx, uuid)
+	})
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	all, err := s.store.Webhooks(r.Context())
-	if err != nil {
-		s.error(w, r, err)
+	h := w.Header()
+	h.Set("ETag", cfg.etag)
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.cfg.ConfigMaxAge.Seconds())))
+	if etagMatch(r.Header.Get("If-None-Match"), cfg.etag) {
+		w.WriteHeader(http.StatusNotModified)
 		return
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(cfg.body)
+}
+
+// jsonBody is a JSON response body and its ETag, a hash of the body.
+type jsonBody struct {
+	body []byte
+	etag string
+}
+
+// playerConfig builds the player config of a media from the store.
+func (s *Server) playerConfig(ctx context.Context, uuid string) (*jsonBody, error) {
+	m, err := s.store.Media(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.store.Webhooks(ctx)
+	if err != nil {
+		return nil, err
 	}
 	cfg := playerConfig{UUID: m.UUID, Webhooks: []playerWebhook{}}
 	for _, wh := range pulse.PlayerWebhooks(all, m.UUID) {
@@ -105,24 +151,15 @@ func (s *Server) handlePlayerConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := json.Marshal(cfg)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return nil, err
 	}
+	body = append(body, '\n')
 	sum := sha256.Sum256(body)
-	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
-	h := w.Header()
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.cfg.ConfigMaxAge.Seconds())))
-	if etagMatch(r.Header.Get("If-None-Match"), etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(append(body, '\n'))
+	return &jsonBody{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}, nil
 }
 
 func (s *Server) handleMediaFile(w http.ResponseWriter, r *http.Request) {
-	m, err := s.media(r, r.PathValue("uuid"))
+	m, err := s.playerMedia(r, r.PathValue("uuid"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -152,7 +189,7 @@ func (s *Server) handleMediaFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePeaks(w http.ResponseWriter, r *http.Request) {
-	m, err := s.media(r, r.PathValue("uuid"))
+	m, err := s.playerMedia(r, r.PathValue("uuid"))
 	if err != nil {
 		s.error(w, r, err)
 		return

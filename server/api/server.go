@@ -40,6 +40,10 @@ type Config struct {
 	MaxUpload int64
 	// Auth signs admins in; nil means one with default settings.
 	Auth *auth.Auth
+	// CacheTTL bounds how long player configs and media stay cached in
+	// this process when the store reports no change (see cache); zero
+	// means DefaultCacheTTL, negative turns the cache off.
+	CacheTTL time.Duration
 }
 
 // Server serves Pulse over HTTP.
@@ -53,6 +57,7 @@ type Server struct {
 	auth   *auth.Auth
 	lib    *library.Library
 	csrf   *http.CrossOriginProtection
+	cache  *cache
 }
 
 // New returns a Server. Mount adds handlers, such as the demo receiver,
@@ -73,9 +78,13 @@ func New(cfg Config, store pulse.Store, log *slog.Logger) (*Server, error) {
 	if cfg.Auth == nil {
 		cfg.Auth = auth.New(store, auth.Config{})
 	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = DefaultCacheTTL
+	}
 	s := &Server{cfg: cfg, store: store, log: log, assets: newAssets(web.Static()), extra: map[string]http.Handler{},
 		auth: cfg.Auth, lib: &library.Library{Store: store, Dir: cfg.MediaDir, MaxSize: cfg.MaxUpload},
-		csrf: http.NewCrossOriginProtection()}
+		csrf: http.NewCrossOriginProtection(), cache: newCache(cfg.CacheTTL, log)}
+	s.cache.watch(store)
 	s.csrf.SetDenyHandler(http.HandlerFunc(s.denyCrossOrigin))
 	pages, err := template.New("").Funcs(template.FuncMap{"asset": s.assets.url}).ParseFS(web.Templates(), "*.html")
 	if err != nil {
@@ -167,7 +176,10 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &pe) {
 		e.Field = pe.Field
 	}
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		s.log.Warn("request failed: the database is unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+	case status >= 500:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, errorBody{e})
