@@ -19,9 +19,18 @@ install_debs() {
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# PostgreSQL's programs (Debian keeps them out of PATH).
+pg_bin() {
+	local d
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r); do
+		[ -x "$d/initdb" ] && { echo "$d"; return; }
+	done
+}
+
 missing=()
 have chromium || have chromium-browser || have google-chrome || missing+=(chromium)
 have node || missing+=(nodejs)
+[ -n "$(pg_bin)" ] || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
 	install_debs "${missing[@]}"
 fi
@@ -33,6 +42,51 @@ step() { printf '\n== %s\n' "$*"; }
 $GO mod download github.com/hajimehoshi/go-mp3
 PULSE_MP3_DIR="$($GO list -m -f '{{.Dir}}' github.com/hajimehoshi/go-mp3)/example"
 export PULSE_MP3_DIR
+
+# A throwaway PostgreSQL for the store suite and the multi-instance tests:
+# a cluster in a temporary folder, on 127.0.0.1 and a free port, stopped
+# and removed when this script exits, however it exits. initdb refuses to
+# run as root: as root, the cluster runs as the user postgres (or nobody).
+PG_BIN=$(pg_bin)
+PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pulse-pg.XXXXXX")
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+	pg_user=postgres
+	id "$pg_user" >/dev/null 2>&1 || pg_user=nobody
+	chown "$pg_user" "$PG_DIR"
+	as_pg=(runuser -u "$pg_user" --)
+fi
+pg() { (cd "$PG_DIR" && "${as_pg[@]}" "$PG_BIN/$@"); }
+stop_postgres() {
+	pg pg_ctl -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+	rm -rf "$PG_DIR"
+}
+trap stop_postgres EXIT
+trap 'exit 130' INT TERM
+
+start_postgres() {
+	step "start a throwaway PostgreSQL ($PG_BIN)"
+	if ! pg initdb -D "$PG_DIR/data" -U pulse --auth=trust -E UTF8 --no-sync --no-instructions >"$PG_DIR/initdb.log" 2>&1; then
+		cat "$PG_DIR/initdb.log" >&2
+		exit 1
+	fi
+	local port try
+	for try in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 30000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue # taken
+		if pg pg_ctl -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 start -o \
+			"-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$PG_DIR -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null; then
+			export PULSE_TEST_DATABASE_URL="postgres://pulse@127.0.0.1:$port/postgres?sslmode=disable"
+			export PULSE_TEST_PG_BIN="$PG_BIN" # for tests that run a cluster of their own
+			echo "PostgreSQL is listening on 127.0.0.1:$port"
+			return
+		fi
+	done
+	cat "$PG_DIR/postgres.log" >&2
+	echo "test.sh: PostgreSQL did not start" >&2
+	exit 1
+}
+start_postgres
 
 step "build the player wasm"
 make --no-print-directory wasm

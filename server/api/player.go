@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -31,7 +32,7 @@ type pageConfig struct {
 
 func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 	uuid := r.PathValue("uuid")
-	m, err := s.media(r, uuid)
+	m, err := s.playerMedia(r, uuid)
 	if pulse.ErrorCode(err) == pulse.ENotFound {
 		setPageHeaders(w, s.cfg.FrameAncestors)
 		s.render(w, r, http.StatusNotFound, "notfound.html", map[string]string{"UUID": uuid})
@@ -48,12 +49,12 @@ func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusForbidden, "badlink.html", map[string]string{"Message": pulse.ErrorMessage(err)})
 		return
 	}
-	all, err := s.store.Webhooks(r.Context())
-	if err != nil {
-		s.error(w, r, err)
-		return
+	var fields []string
+	cfgBody, err := s.cachedPlayerConfig(r.Context(), m.UUID)
+	if err == nil {
+		fields = cfgBody.requestFields
 	}
-	tok, sid, err := s.pageToken(r, m, pulse.PlayerWebhooks(all, m.UUID), lv)
+	tok, sid, err := s.pageToken(r, m, fields, lv)
 	if err != nil {
 		// Tracking degrades, playback does not: the page goes out without a
 		// token and the player makes its own session.
@@ -92,6 +93,22 @@ func (s *Server) media(r *http.Request, uuid string) (*pulse.Media, error) {
 	return s.store.Media(r.Context(), uuid)
 }
 
+// playerMedia is media through the cache, for the player's routes: they
+// keep working while the database is down. The admin's read the store.
+func (s *Server) playerMedia(r *http.Request, uuid string) (*pulse.Media, error) {
+	if !pulse.ValidUUID(uuid) {
+		return nil, pulse.Errorf(pulse.ENotFound, "no media %q", uuid)
+	}
+	m, err := cached(r.Context(), s.cache, "media "+uuid, func(ctx context.Context) (*pulse.Media, error) {
+		return s.store.Media(ctx, uuid)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := *m // callers may change their copy, not the cached one
+	return &c, nil
+}
+
 // playerWebhook is the part of a webhook a player needs (PROTOCOL.md §2).
 type playerWebhook struct {
 	ID            string `json:"id"`
@@ -113,18 +130,55 @@ type playerConfig struct {
 
 func (s *Server) handlePlayerConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	m, err := s.media(r, r.PathValue("uuid"))
+	uuid := r.PathValue("uuid")
+	if !pulse.ValidUUID(uuid) {
+		s.error(w, r, pulse.Errorf(pulse.ENotFound, "no media %q", uuid))
+		return
+	}
+	cfg, err := s.cachedPlayerConfig(r.Context(), uuid)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	all, err := s.store.Webhooks(r.Context())
-	if err != nil {
-		s.error(w, r, err)
+	h := w.Header()
+	h.Set("ETag", cfg.etag)
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.cfg.ConfigMaxAge.Seconds())))
+	if etagMatch(r.Header.Get("If-None-Match"), cfg.etag) {
+		w.WriteHeader(http.StatusNotModified)
 		return
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(cfg.body)
+}
+
+// jsonBody is a JSON response body and its ETag, a hash of the body.
+type jsonBody struct {
+	body []byte
+	etag string
+	// requestFields of the webhooks in the config, for the page token.
+	requestFields []string
+}
+
+func (s *Server) cachedPlayerConfig(ctx context.Context, uuid string) (*jsonBody, error) {
+	return cached(ctx, s.cache, "config "+uuid, func(ctx context.Context) (*jsonBody, error) {
+		return s.playerConfig(ctx, uuid)
+	})
+}
+
+// playerConfig builds the player config of a media from the store.
+func (s *Server) playerConfig(ctx context.Context, uuid string) (*jsonBody, error) {
+	m, err := s.store.Media(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.store.Webhooks(ctx)
+	if err != nil {
+		return nil, err
 	}
 	cfg := playerConfig{UUID: m.UUID, Webhooks: []playerWebhook{}}
+	var fields []string
 	for _, wh := range pulse.PlayerWebhooks(all, m.UUID) {
+		fields = append(fields, wh.RequestField)
 		cfg.Webhooks = append(cfg.Webhooks, playerWebhook{
 			ID: wh.ID, URL: wh.URL, RequestField: wh.RequestField, ResponseField: wh.ResponseField,
 			RPM: wh.RPM, Events: wh.Events, RequireParam: wh.RequireParam, RequireSignedLink: wh.RequireSignedLink,
@@ -132,24 +186,15 @@ func (s *Server) handlePlayerConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := json.Marshal(cfg)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return nil, err
 	}
+	body = append(body, '\n')
 	sum := sha256.Sum256(body)
-	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
-	h := w.Header()
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.cfg.ConfigMaxAge.Seconds())))
-	if etagMatch(r.Header.Get("If-None-Match"), etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(append(body, '\n'))
+	return &jsonBody{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, requestFields: fields}, nil
 }
 
 func (s *Server) handleMediaFile(w http.ResponseWriter, r *http.Request) {
-	m, err := s.media(r, r.PathValue("uuid"))
+	m, err := s.playerMedia(r, r.PathValue("uuid"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -179,7 +224,7 @@ func (s *Server) handleMediaFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePeaks(w http.ResponseWriter, r *http.Request) {
-	m, err := s.media(r, r.PathValue("uuid"))
+	m, err := s.playerMedia(r, r.PathValue("uuid"))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -44,6 +44,10 @@ type Config struct {
 	// Keys signs page tokens; nil means a keyring on the store with the
 	// default token lifetime.
 	Keys *keyring.Keyring
+	// CacheTTL bounds how long player configs and media stay cached in
+	// this process when the store reports no change (see cache); zero
+	// means DefaultCacheTTL, negative turns the cache off.
+	CacheTTL time.Duration
 }
 
 // Server serves Pulse over HTTP.
@@ -58,6 +62,7 @@ type Server struct {
 	lib    *library.Library
 	csrf   *http.CrossOriginProtection
 	keys   *keyring.Keyring
+	cache  *cache
 }
 
 // New returns a Server. Mount adds handlers, such as the demo receiver,
@@ -81,9 +86,22 @@ func New(cfg Config, store pulse.Store, log *slog.Logger) (*Server, error) {
 	if cfg.Keys == nil {
 		cfg.Keys = keyring.New(store, 0)
 	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = DefaultCacheTTL
+	}
 	s := &Server{cfg: cfg, store: store, log: log, assets: newAssets(web.Static()), extra: map[string]http.Handler{},
 		auth: cfg.Auth, lib: &library.Library{Store: store, Dir: cfg.MediaDir, MaxSize: cfg.MaxUpload},
-		csrf: http.NewCrossOriginProtection(), keys: cfg.Keys}
+		csrf: http.NewCrossOriginProtection(), keys: cfg.Keys, cache: newCache(cfg.CacheTTL, log)}
+	s.cache.watch(store)
+	if w, ok := store.(pulse.Watcher); ok {
+		// Another instance or `pulse keys rotate` changed the keys: sign
+		// with the new one at once rather than after keyring.Refresh.
+		w.Watch(func(table string) {
+			if table == "" || table == pulse.TableSigningKeys {
+				s.keys.Invalidate()
+			}
+		})
+	}
 	s.csrf.SetDenyHandler(http.HandlerFunc(s.denyCrossOrigin))
 	pages, err := template.New("").Funcs(template.FuncMap{"asset": s.assets.url}).ParseFS(web.Templates(), "*.html")
 	if err != nil {
@@ -174,7 +192,10 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &pe) {
 		e.Field = pe.Field
 	}
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		s.log.Warn("request failed: the database is unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+	case status >= 500:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, errorBody{e})

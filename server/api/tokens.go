@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -68,14 +69,30 @@ func (s *Server) issuer(r *http.Request) string {
 // verified; an error means the page must refuse to play, with a message
 // for the viewer.
 func (s *Server) checkLink(r *http.Request) (bool, error) {
+	var lookupErr error
 	ok, err := token.VerifyLink(r.URL.EscapedPath(), r.URL.Query(), func(kid string) ([]byte, bool) {
-		k, err := s.store.EmbedKey(r.Context(), kid)
-		if err != nil || k.Revoked() {
+		if !pulse.ValidUUID(kid) {
+			return nil, false
+		}
+		k, err := cached(r.Context(), s.cache, "embedkey "+kid, func(ctx context.Context) (*pulse.EmbedKey, error) {
+			return s.store.EmbedKey(ctx, kid)
+		})
+		if err != nil {
+			if pulse.ErrorCode(err) != pulse.ENotFound {
+				lookupErr = err
+			}
+			return nil, false
+		}
+		if k.Revoked() {
 			return nil, false
 		}
 		return k.Secret, true
 	}, s.now())
 	switch {
+	case lookupErr != nil:
+		// The database is away and the key is not cached: say so rather
+		// than call a good link bad.
+		return false, lookupErr
 	case err == nil:
 		return ok, nil
 	case errors.Is(err, token.ErrLinkExpired):
@@ -89,7 +106,7 @@ func (s *Server) checkLink(r *http.Request) (bool, error) {
 // pageToken signs the token of one player page load: who (the request
 // fields of the webhooks that apply, as the URL has them), which media,
 // which session, and whether the link was signed.
-func (s *Server) pageToken(r *http.Request, m *pulse.Media, hooks []*pulse.Webhook, lv bool) (tok, sid string, err error) {
+func (s *Server) pageToken(r *http.Request, m *pulse.Media, requestFields []string, lv bool) (tok, sid string, err error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", "", err
@@ -98,9 +115,9 @@ func (s *Server) pageToken(r *http.Request, m *pulse.Media, hooks []*pulse.Webho
 	// Parse the query as the player will, so that the values match.
 	q := heartbeat.ParseQuery(r.URL.RawQuery)
 	values := map[string]string{}
-	for _, h := range hooks {
-		if v, ok := q.Get(h.RequestField); ok {
-			values[h.RequestField] = v
+	for _, f := range requestFields {
+		if v, ok := q.Get(f); ok {
+			values[f] = v
 		}
 	}
 	tok, err = s.keys.Sign(r.Context(), token.Claims{Issuer: s.issuer(r), UUID: m.UUID, SID: sid, Q: values, LV: lv}, s.now())

@@ -140,7 +140,8 @@ func randIntn(n int) int {
 
 // EnsureAdmin creates the admin username when no admin exists yet, with
 // password, or with a random one when password is empty. It returns the
-// random password (to show once), or "" when it made none.
+// random password (to show once), or "" when it made none (also when
+// another instance starting at the same time made the admin first).
 func (a *Auth) EnsureAdmin(ctx context.Context, username, password string) (generated string, err error) {
 	admins, err := a.store.Admins(ctx)
 	if err != nil {
@@ -160,7 +161,11 @@ func (a *Auth) EnsureAdmin(ctx context.Context, username, password string) (gene
 	if err != nil {
 		return "", err
 	}
-	if err := a.store.CreateAdmin(ctx, &pulse.Admin{Username: username, PasswordHash: hash}); err != nil {
+	err = a.store.CreateAdmin(ctx, &pulse.Admin{Username: username, PasswordHash: hash})
+	if pulse.ErrorCode(err) == pulse.EConflict {
+		return "", nil // another instance, starting at the same time, made it
+	}
+	if err != nil {
 		return "", err
 	}
 	return generated, nil

@@ -93,6 +93,23 @@ func TestEnsureAdmin(t *testing.T) {
 	assert.Equal(t, pulse.EInvalid, pulse.ErrorCode(err), "a too short PULSE_ADMIN_PASSWORD is refused")
 }
 
+// lateStore hides the admins, as when another instance creates the first
+// admin between this one's look and its insert.
+type lateStore struct{ pulse.Store }
+
+func (lateStore) Admins(context.Context) ([]*pulse.Admin, error) { return nil, nil }
+
+// Instances starting together on an empty database both try to make the
+// first admin: the one that loses starts anyway, printing no password.
+func TestEnsureAdminRace(t *testing.T) {
+	f := newFixture(t)
+	gen, err := New(lateStore{f.store}, Config{BcryptCost: bcrypt.MinCost}).EnsureAdmin(context.Background(), "admin", "")
+	require.NoError(t, err)
+	assert.Empty(t, gen, "the other instance printed the password")
+	_, _, err = f.auth.Login(context.Background(), "admin", "correct horse", "1.2.3.4")
+	assert.NoError(t, err, "the first password stands")
+}
+
 func TestLoginAndSession(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

@@ -138,6 +138,13 @@ var listening = regexp.MustCompile(`Pulse is listening on (http://\S+)`)
 
 func startPulseData(t testing.TB, data string, extra ...string) *server {
 	t.Helper()
+	return launchPulse(t, data, extra...)()
+}
+
+// launchPulse starts `pulse serve` and returns a function that waits until
+// it listens, so that several can start at the same moment.
+func launchPulse(t testing.TB, data string, extra ...string) (wait func() *server) {
+	t.Helper()
 	s := &server{data: data, out: &lockedBuffer{}}
 	cmd := exec.Command(pulseBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn"}, extra...)...)
 	pr, pw := io.Pipe()
@@ -164,12 +171,15 @@ func startPulseData(t testing.TB, data string, extra ...string) *server {
 			}
 		}
 	}()
-	select {
-	case s.URL = <-found:
-	case <-time.After(60 * time.Second):
-		t.Fatal("pulse serve did not start within 60 s")
+	return func() *server {
+		t.Helper()
+		select {
+		case s.URL = <-found:
+		case <-time.After(60 * time.Second):
+			t.Fatal("pulse serve did not start within 60 s")
+		}
+		return s
 	}
-	return s
 }
 
 // addMedia imports one of go-mp3's recordings and returns its uuid.

@@ -104,6 +104,26 @@ type Store interface {
 	Close() error
 }
 
+// Watcher is implemented by stores that report changes to their data,
+// whoever made them: this process, another instance on the same database,
+// or a command-line tool. Instances drop cached data on these reports.
+type Watcher interface {
+	// Watch calls f after a change to one of the tables below is committed,
+	// with the table's name, or with "" when changes may have been missed
+	// (the store lost its notification channel for a while): anything may
+	// have changed. f is called from the writing goroutine or the store's
+	// own and must not block. cancel stops the reports to f.
+	Watch(f func(table string)) (cancel func())
+}
+
+// The tables a Watcher reports changes of: what instances may cache.
+const (
+	TableWebhooks    = "webhooks"
+	TableMedia       = "media"
+	TableSigningKeys = "signing_keys"
+	TableEmbedKeys   = "embed_keys"
+)
+
 // PlayerWebhooks returns the active webhooks of ws that apply to the media.
 func PlayerWebhooks(ws []*Webhook, mediaUUID string) []*Webhook {
 	var out []*Webhook

@@ -56,7 +56,7 @@ func TestKilledMidWrite(t *testing.T) {
 
 	s := MustOpen(t, path)
 	var check string
-	require.NoError(t, s.db.QueryRow(`PRAGMA integrity_check`).Scan(&check))
+	require.NoError(t, s.DB().QueryRow(`PRAGMA integrity_check`).Scan(&check))
 	assert.Equal(t, "ok", check)
 	stored, err := s.Webhooks(context.Background())
 	require.NoError(t, err)

@@ -42,14 +42,14 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, w.URL, got.URL)
 	var mode string
-	require.NoError(t, s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
+	require.NoError(t, s2.DB().QueryRow(`PRAGMA journal_mode`).Scan(&mode))
 	assert.Equal(t, "wal", mode)
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "pulse.db")
 	s := MustOpen(t, path)
-	_, err := s.db.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)`)
+	_, err := s.DB().Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)`)
 	require.NoError(t, err)
 	s.Close()
 	_, err = Open(context.Background(), path)

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) pulse.Store) {
 		{"TokenNotFound", testTokenNotFound},
 		{"SigningKeyRotation", testSigningKeyRotation},
 		{"EmbedKeys", testEmbedKeys},
+		{"WatchOwnWrites", testWatchOwnWrites},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}
@@ -380,4 +382,54 @@ func testEmbedKeys(t *testing.T, s pulse.Store) {
 	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(s.RevokeEmbedKey(ctx, "ek_nope", at)))
 	_, err = s.EmbedKey(ctx, "ek_nope")
 	assert.Equal(t, pulse.ENotFound, pulse.ErrorCode(err))
+}
+
+// A store that reports changes (pulse.Watcher) reports its own writes to
+// what instances cache, with the table's name.
+func testWatchOwnWrites(t *testing.T, s pulse.Store) {
+	w, ok := s.(pulse.Watcher)
+	if !ok {
+		t.Skip("the store does not report changes")
+	}
+	ctx := context.Background()
+	var mu sync.Mutex
+	heard := map[string]int{}
+	cancel := w.Watch(func(table string) {
+		mu.Lock()
+		heard[table]++
+		mu.Unlock()
+	})
+	expect := func(table string, write func()) {
+		t.Helper()
+		mu.Lock()
+		before := heard[table]
+		mu.Unlock()
+		write()
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Greater(t, heard[table], before, "a write to %s is reported before the call returns", table)
+	}
+	wh := webhook()
+	expect(pulse.TableWebhooks, func() { require.NoError(t, s.CreateWebhook(ctx, wh, 0)) })
+	expect(pulse.TableWebhooks, func() { require.NoError(t, s.UpdateWebhook(ctx, wh)) })
+	expect(pulse.TableWebhooks, func() { require.NoError(t, s.DeleteWebhook(ctx, wh.ID)) })
+	m := &pulse.Media{UUID: pulse.NewUUID(), Title: "x", Type: "audio/mpeg", File: "x.mp3"}
+	expect(pulse.TableMedia, func() { require.NoError(t, s.CreateMedia(ctx, m)) })
+	expect(pulse.TableMedia, func() { require.NoError(t, s.UpdateMedia(ctx, m)) })
+	expect(pulse.TableMedia, func() { require.NoError(t, s.DeleteMedia(ctx, m.UUID)) })
+	k := &pulse.EmbedKey{Name: "LMS", Secret: []byte("0123456789abcdef0123456789abcdef")}
+	expect(pulse.TableEmbedKeys, func() { require.NoError(t, s.CreateEmbedKey(ctx, k)) })
+	expect(pulse.TableEmbedKeys, func() { require.NoError(t, s.RevokeEmbedKey(ctx, k.ID, time.Now())) })
+	expect(pulse.TableSigningKeys, func() {
+		require.NoError(t, s.AddSigningKey(ctx, &pulse.SigningKey{ID: "k1", Private: []byte("p"), CreatedAt: time.Now()}))
+	})
+
+	cancel()
+	mu.Lock()
+	n := heard[pulse.TableWebhooks]
+	mu.Unlock()
+	require.NoError(t, s.CreateWebhook(ctx, webhook(), 0))
+	mu.Lock()
+	assert.Equal(t, n, heard[pulse.TableWebhooks], "cancel stops the reports")
+	mu.Unlock()
 }

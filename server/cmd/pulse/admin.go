@@ -70,7 +70,7 @@ func (f adminFlags) resolve(baseURL string) (auth.Config, limits, error) {
 // file, from standard input, or a new random one that it prints. It creates
 // the admin when the user name is new. Every session of the admin ends.
 func (env environment) adminResetPassword(ctx context.Context, args []string) error {
-	fs, data := env.flags("admin reset-password",
+	fs, _ := env.flags("admin reset-password",
 		"pulse admin reset-password [--user NAME] [--password-file FILE | --password-stdin] [--data DIR]\n\n"+
 			"Sets the password of an admin (creating the admin if the name is new) and signs that admin out everywhere.\n"+
 			"Without --password-file or --password-stdin it makes a random password and prints it.")
@@ -111,7 +111,7 @@ func (env environment) adminResetPassword(ctx context.Context, args []string) er
 	if err != nil {
 		return usagef("admin reset-password: the password %s", pulse.ErrorMessage(err))
 	}
-	store, err := openStore(ctx, *data)
+	store, err := env.openStore(ctx, fs)
 	if err != nil {
 		return err
 	}

@@ -20,13 +20,13 @@ import (
 // and signed links (PROTOCOL.md §5).
 
 func (env environment) keysRotate(ctx context.Context, args []string) error {
-	fs, data := env.flags("keys rotate", "pulse keys rotate [--data DIR]")
+	fs, _ := env.flags("keys rotate", "pulse keys rotate [--data DIR]")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("keys rotate: unexpected argument %q", pos[0])
 	}
-	store, err := openStore(ctx, *data)
+	store, err := env.openStore(ctx, fs)
 	if err != nil {
 		return err
 	}
@@ -41,13 +41,13 @@ func (env environment) keysRotate(ctx context.Context, args []string) error {
 }
 
 func (env environment) keysList(ctx context.Context, args []string) error {
-	fs, data := env.flags("keys list", "pulse keys list [--data DIR]")
+	fs, _ := env.flags("keys list", "pulse keys list [--data DIR]")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("keys list: unexpected argument %q", pos[0])
 	}
-	store, err := openStore(ctx, *data)
+	store, err := env.openStore(ctx, fs)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func newEmbedSecret() (string, error) {
 }
 
 func (env environment) embedKeyAdd(ctx context.Context, args []string) error {
-	fs, data := env.flags("embedkey add", "pulse embedkey add --name N [--secret-file F] [--data DIR]")
+	fs, _ := env.flags("embedkey add", "pulse embedkey add --name N [--secret-file F] [--data DIR]")
 	name := fs.String("name", "", "a label, such as the LMS it is for (required)")
 	secretFile := fs.String("secret-file", "", "write the secret to this file (mode 0600) instead of printing it")
 	if pos, err := parse(fs, args); err != nil {
@@ -94,7 +94,7 @@ func (env environment) embedKeyAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, *data)
+	store, err := env.openStore(ctx, fs)
 	if err != nil {
 		return err
 	}
@@ -117,13 +117,13 @@ func (env environment) embedKeyAdd(ctx context.Context, args []string) error {
 }
 
 func (env environment) embedKeyList(ctx context.Context, args []string) error {
-	fs, data := env.flags("embedkey list", "pulse embedkey list [--data DIR]")
+	fs, _ := env.flags("embedkey list", "pulse embedkey list [--data DIR]")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("embedkey list: unexpected argument %q", pos[0])
 	}
-	store, err := openStore(ctx, *data)
+	store, err := env.openStore(ctx, fs)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (env environment) embedKeyList(ctx context.Context, args []string) error {
 }
 
 func (env environment) embedKeyRevoke(ctx context.Context, args []string) error {
-	fs, data := env.flags("embedkey revoke", "pulse embedkey revoke KID [--data DIR]")
+	fs, _ := env.flags("embedkey revoke", "pulse embedkey revoke KID [--data DIR]")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func (env environment) embedKeyRevoke(ctx context.Context, args []string) error 
 	if len(pos) != 1 {
 		return usagef("embedkey revoke: give exactly one KID")
 	}
-	store, err := openStore(ctx, *data)
+	store, err := env.openStore(ctx, fs)
 	if err != nil {
 		return err
 	}

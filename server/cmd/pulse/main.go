@@ -71,7 +71,9 @@ Usage:
                                           sign a player URL (needs no database)
 
 Run "pulse COMMAND --help" for a command's flags.
-Every command takes --data DIR (or PULSE_DATA; default ./data).
+Every command takes --data DIR (or PULSE_DATA; default ./data), and
+--database-url URL (or PULSE_DATABASE_URL) to use PostgreSQL instead of
+SQLite in the data folder.
 `
 
 // run is the whole program, with its environment passed in, so tests can
@@ -139,6 +141,7 @@ func (env environment) flags(name, synopsis string) (*flag.FlagSet, *string) {
 		fs.PrintDefaults()
 	}
 	data := fs.String("data", env.or("PULSE_DATA", "data"), "data folder: database and media files (env PULSE_DATA)")
+	databaseFlag(fs)
 	return fs, data
 }
 

@@ -12,18 +12,7 @@ import (
 	"github.com/pulsehq/pulse/server/api"
 	"github.com/pulsehq/pulse/server/library"
 	"github.com/pulsehq/pulse/server/pulse"
-	"github.com/pulsehq/pulse/server/sqlite"
 )
-
-// openStore opens the database in the data folder, creating both if needed.
-func openStore(ctx context.Context, data string) (*sqlite.Store, error) {
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return nil, fmt.Errorf("data folder: %w", err)
-	}
-	return sqlite.Open(ctx, filepath.Join(data, "pulse.db"))
-}
-
-func mediaDir(data string) string { return filepath.Join(data, "media") }
 
 func (env environment) mediaAdd(ctx context.Context, args []string) error {
 	fs, data := env.flags("media add", "pulse media add FILE [--title T] [--data DIR]")
@@ -44,7 +33,7 @@ func (env environment) mediaAdd(ctx context.Context, args []string) error {
 	if *title == "" {
 		*title = strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0]))
 	}
-	store, err := openStore(ctx, *data)
+	store, err := env.openStore(ctx, fs)
 	if err != nil {
 		return err
 	}
@@ -68,13 +57,13 @@ func internal(err error) string {
 }
 
 func (env environment) mediaList(ctx context.Context, args []string) error {
-	fs, data := env.flags("media list", "pulse media list [--data DIR]")
+	fs, _ := env.flags("media list", "pulse media list [--data DIR]")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("media list: unexpected argument %q", pos[0])
 	}
-	store, err := openStore(ctx, *data)
+	store, err := env.openStore(ctx, fs)
 	if err != nil {
 		return err
 	}
@@ -92,7 +81,7 @@ func (env environment) mediaList(ctx context.Context, args []string) error {
 }
 
 func (env environment) webhookAdd(ctx context.Context, args []string) error {
-	fs, data := env.flags("webhook add", "pulse webhook add --url U --request-field F --response-field G [--rpm N] [--events=false] [--data DIR]")
+	fs, _ := env.flags("webhook add", "pulse webhook add --url U --request-field F --response-field G [--rpm N] [--events=false] [--data DIR]")
 	w := pulse.NewWebhook()
 	fs.StringVar(&w.URL, "url", "", "endpoint the players POST to (required)")
 	fs.StringVar(&w.RequestField, "request-field", "", "player URL parameter to read, such as student (required)")
@@ -120,7 +109,7 @@ func (env environment) webhookAdd(ctx context.Context, args []string) error {
 	if err := w.Validate(); err != nil {
 		return usagef("webhook add: %s", flagName(err))
 	}
-	store, err := openStore(ctx, *data)
+	store, err := env.openStore(ctx, fs)
 	if err != nil {
 		return err
 	}
@@ -152,13 +141,13 @@ func flagName(err error) string {
 }
 
 func (env environment) webhookList(ctx context.Context, args []string) error {
-	fs, data := env.flags("webhook list", "pulse webhook list [--data DIR]")
+	fs, _ := env.flags("webhook list", "pulse webhook list [--data DIR]")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("webhook list: unexpected argument %q", pos[0])
 	}
-	store, err := openStore(ctx, *data)
+	store, err := env.openStore(ctx, fs)
 	if err != nil {
 		return err
 	}

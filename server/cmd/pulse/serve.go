@@ -32,6 +32,7 @@ func (env environment) serve(ctx context.Context, args []string) error {
 	frameAncestors := fs.String("frame-ancestors", env.getenv("PULSE_FRAME_ANCESTORS"), "who may embed the player: a CSP source list such as \"https://lms.example.edu\" (env PULSE_FRAME_ANCESTORS; default anyone)")
 	logLevel := fs.String("log-level", env.or("PULSE_LOG_LEVEL", "info"), "debug, info, warn or error (env PULSE_LOG_LEVEL)")
 	adminFlags := env.adminFlags(fs)
+	storeFlags := env.storeFlags(fs)
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -46,8 +47,12 @@ func (env environment) serve(ctx context.Context, args []string) error {
 		return usagef("serve: --log-level: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+	pgOpts, cacheTTL, err := storeFlags.resolve(log)
+	if err != nil {
+		return err
+	}
 
-	store, err := openStore(ctx, *data)
+	store, err := env.openStoreWith(ctx, fs, pgOpts)
 	if err != nil {
 		return err
 	}
@@ -75,7 +80,7 @@ func (env environment) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("first admin (PULSE_ADMIN_PASSWORD): %s", pulse.ErrorMessage(err)+internal(err))
 	}
 	srv, err := api.New(api.Config{MediaDir: mediaDir(*data), FrameAncestors: *frameAncestors, BaseURL: *baseURL,
-		MaxWebhooks: limits.webhooks, MaxUpload: limits.upload, Auth: authn}, store, log)
+		MaxWebhooks: limits.webhooks, MaxUpload: limits.upload, Auth: authn, CacheTTL: cacheTTL}, store, log)
 	if err != nil {
 		return err
 	}

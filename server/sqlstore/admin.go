@@ -1,32 +1,14 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pulsehq/pulse/server/pulse"
 )
-
-func (s *Store) nowMilli() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
-
-func fromMilli(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-func fromNullMilli(ms sql.NullInt64) *time.Time {
-	if !ms.Valid {
-		return nil
-	}
-	t := fromMilli(ms.Int64)
-	return &t
-}
-
-// isUnique reports whether err is a UNIQUE constraint violation.
-func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
 
 const adminCols = `id, username, password_hash, created_at, updated_at`
 
@@ -44,9 +26,9 @@ func scanAdmin(r scanner) (*pulse.Admin, error) {
 func (s *Store) CreateAdmin(ctx context.Context, a *pulse.Admin) error {
 	now := s.nowMilli()
 	id := pulse.NewID("adm")
-	_, err := s.db.ExecContext(ctx, `INSERT INTO admins (`+adminCols+`) VALUES (?,?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO admins (`+adminCols+`) VALUES (?,?,?,?,?)`,
 		id, a.Username, a.PasswordHash, now.UnixMilli(), now.UnixMilli())
-	if isUnique(err) {
+	if s.isUnique(err) {
 		return pulse.Errorf(pulse.EConflict, "the user name %q is taken", a.Username)
 	}
 	if err != nil {
@@ -56,60 +38,51 @@ func (s *Store) CreateAdmin(ctx context.Context, a *pulse.Admin) error {
 	return nil
 }
 
-// Admin implements pulse.Store.
-func (s *Store) Admin(ctx context.Context, id string) (*pulse.Admin, error) {
-	a, err := scanAdmin(s.db.QueryRowContext(ctx, `SELECT `+adminCols+` FROM admins WHERE id = ?`, id))
+// admin reads one admin by a column.
+func (s *Store) admin(ctx context.Context, where, value string) (*pulse.Admin, error) {
+	var a *pulse.Admin
+	err := s.get(ctx, `SELECT `+adminCols+` FROM admins WHERE `+where+` = ?`, []any{value}, func(r scanner) (err error) {
+		a, err = scanAdmin(r)
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, pulse.Errorf(pulse.ENotFound, "no admin %q", id)
+		return nil, pulse.Errorf(pulse.ENotFound, "no admin %q", value)
 	}
 	return a, err
+}
+
+// Admin implements pulse.Store.
+func (s *Store) Admin(ctx context.Context, id string) (*pulse.Admin, error) {
+	return s.admin(ctx, "id", id)
 }
 
 // AdminByUsername implements pulse.Store.
 func (s *Store) AdminByUsername(ctx context.Context, username string) (*pulse.Admin, error) {
-	a, err := scanAdmin(s.db.QueryRowContext(ctx, `SELECT `+adminCols+` FROM admins WHERE username = ?`, username))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, pulse.Errorf(pulse.ENotFound, "no admin %q", username)
-	}
-	return a, err
+	return s.admin(ctx, "username", username)
 }
 
 // Admins implements pulse.Store.
 func (s *Store) Admins(ctx context.Context) ([]*pulse.Admin, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+adminCols+` FROM admins ORDER BY created_at, rowid`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*pulse.Admin
-	for rows.Next() {
-		a, err := scanAdmin(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return list(ctx, s, `SELECT `+adminCols+` FROM admins ORDER BY created_at, rowid`, nil, scanAdmin)
 }
 
 // SetAdminPassword implements pulse.Store.
 func (s *Store) SetAdminPassword(ctx context.Context, id, hash string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, s.nowMilli().UnixMilli(), id)
-	if err != nil {
-		return fmt.Errorf("set password: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return pulse.Errorf(pulse.ENotFound, "no admin %q", id)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE admin_id = ?`, id); err != nil {
-		return fmt.Errorf("set password: end sessions: %w", err)
-	}
-	return tx.Commit()
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE admins SET password_hash = ?, updated_at = ? WHERE id = ?`), hash, s.nowMilli().UnixMilli(), id)
+		if err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return pulse.Errorf(pulse.ENotFound, "no admin %q", id)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE admin_id = ?`), id); err != nil {
+			return fmt.Errorf("set password: end sessions: %w", err)
+		}
+		return nil
+	})
 }
 
 // CreateSession implements pulse.Store.
@@ -119,9 +92,9 @@ func (s *Store) CreateSession(ctx context.Context, ss *pulse.Session) error {
 	}
 	ss.CreatedAt = ss.CreatedAt.UTC().Truncate(time.Millisecond)
 	ss.ExpiresAt = ss.ExpiresAt.UTC().Truncate(time.Millisecond)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, admin_id, created_at, expires_at) VALUES (?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO sessions (id, admin_id, created_at, expires_at) VALUES (?,?,?,?)`,
 		ss.ID, ss.AdminID, ss.CreatedAt.UnixMilli(), ss.ExpiresAt.UnixMilli())
-	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+	if s.isForeignKey(err) {
 		return pulse.Errorf(pulse.ENotFound, "no admin %q", ss.AdminID)
 	}
 	if err != nil {
@@ -134,8 +107,9 @@ func (s *Store) CreateSession(ctx context.Context, ss *pulse.Session) error {
 func (s *Store) Session(ctx context.Context, id string) (*pulse.Session, error) {
 	var ss pulse.Session
 	var created, expires int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, admin_id, created_at, expires_at FROM sessions WHERE id = ?`, id).
-		Scan(&ss.ID, &ss.AdminID, &created, &expires)
+	err := s.get(ctx, `SELECT id, admin_id, created_at, expires_at FROM sessions WHERE id = ?`, []any{id}, func(r scanner) error {
+		return r.Scan(&ss.ID, &ss.AdminID, &created, &expires)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, pulse.Errorf(pulse.ENotFound, "no such session")
 	}
@@ -148,19 +122,15 @@ func (s *Store) Session(ctx context.Context, id string) (*pulse.Session, error) 
 
 // DeleteSession implements pulse.Store.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
-	if err != nil {
+	if err := s.affected(ctx, pulse.Errorf(pulse.ENotFound, "no such session"), `DELETE FROM sessions WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("delete session: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return pulse.Errorf(pulse.ENotFound, "no such session")
 	}
 	return nil
 }
 
 // DeleteExpiredSessions implements pulse.Store.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now.UnixMilli())
+	res, err := s.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
@@ -185,12 +155,12 @@ func scanToken(r scanner) (*pulse.Token, error) {
 func (s *Store) CreateToken(ctx context.Context, t *pulse.Token) error {
 	now := s.nowMilli()
 	id := pulse.NewID("tok")
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?,?,?,?,?,?,NULL,NULL)`,
+	_, err := s.exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?,?,?,?,?,?,NULL,NULL)`,
 		id, t.Name, t.Prefix, t.Hash, t.AdminID, now.UnixMilli())
-	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+	if s.isForeignKey(err) {
 		return pulse.Errorf(pulse.ENotFound, "no admin %q", t.AdminID)
 	}
-	if isUnique(err) {
+	if s.isUnique(err) {
 		return pulse.Errorf(pulse.EConflict, "a token with this secret exists")
 	}
 	if err != nil {
@@ -202,7 +172,11 @@ func (s *Store) CreateToken(ctx context.Context, t *pulse.Token) error {
 
 // TokenByHash implements pulse.Store.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (*pulse.Token, error) {
-	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
+	var t *pulse.Token
+	err := s.get(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, []any{hash}, func(r scanner) (err error) {
+		t, err = scanToken(r)
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, pulse.Errorf(pulse.ENotFound, "no such token")
 	}
@@ -211,42 +185,23 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (*pulse.Token, err
 
 // Tokens implements pulse.Store.
 func (s *Store) Tokens(ctx context.Context) ([]*pulse.Token, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY created_at, rowid`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*pulse.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return list(ctx, s, `SELECT `+tokenCols+` FROM tokens ORDER BY created_at, rowid`, nil, scanToken)
 }
 
 // RevokeToken implements pulse.Store.
 func (s *Store) RevokeToken(ctx context.Context, id string, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, now.UnixMilli(), id)
-	if err != nil {
+	if err := s.affected(ctx, pulse.Errorf(pulse.ENotFound, "no token %q", id),
+		`UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, now.UnixMilli(), id); err != nil {
 		return fmt.Errorf("revoke token: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return pulse.Errorf(pulse.ENotFound, "no token %q", id)
 	}
 	return nil
 }
 
 // TouchToken implements pulse.Store.
 func (s *Store) TouchToken(ctx context.Context, id string, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, now.UnixMilli(), id)
-	if err != nil {
+	if err := s.affected(ctx, pulse.Errorf(pulse.ENotFound, "no token %q", id),
+		`UPDATE tokens SET last_used_at = ? WHERE id = ?`, now.UnixMilli(), id); err != nil {
 		return fmt.Errorf("touch token: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return pulse.Errorf(pulse.ENotFound, "no token %q", id)
 	}
 	return nil
 }
