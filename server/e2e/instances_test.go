@@ -194,6 +194,8 @@ func TestDatabaseOutage(t *testing.T) {
 	_, cfg := call(t, http.MethodGet, srv.URL+"/api/player/"+uuid+"/webhooks", "", "")
 	status, _ = call(t, http.MethodGet, srv.URL+"/media/"+uuid, "", "") // a player is playing it
 	require.Equal(t, http.StatusOK, status)
+	status, _ = call(t, http.MethodGet, srv.URL+"/v/"+uuid+"?student=john_doe", "", "") // signs the first page token
+	require.Equal(t, http.StatusOK, status)
 
 	pg.Stop()
 	outage := time.Now()
@@ -206,6 +208,9 @@ func TestDatabaseOutage(t *testing.T) {
 		assert.Equal(t, cfg, body, "the cached player config")
 		status, _ = call(t, http.MethodGet, srv.URL+"/media/"+uuid, "", "")
 		assert.Equal(t, http.StatusOK, status, "the media file")
+		status, body = call(t, http.MethodGet, srv.URL+"/v/"+uuid+"?student=john_doe", "", "")
+		assert.Equal(t, http.StatusOK, status, "new player pages")
+		assert.Contains(t, body, `"token":"ey`, "with a page token signed by the cached key")
 		if t.Failed() {
 			return
 		}

@@ -104,7 +104,12 @@ func (k *Keyring) Rotate(ctx context.Context, now time.Time) (token.Key, error) 
 	if _, err := k.store.DeleteSigningKeys(ctx, now.Add(-k.ttl-token.Leeway)); err != nil {
 		return token.Key{}, fmt.Errorf("prune signing keys: %w", err)
 	}
+	// Read them back now, so that the new key is in memory should the
+	// database go away before the next refresh.
 	k.Invalidate()
+	if _, err := k.load(ctx, now); err != nil {
+		return token.Key{}, err
+	}
 	return nk, nil
 }
 

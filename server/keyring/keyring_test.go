@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pulsehq/pulse/server/pulse"
 	"github.com/pulsehq/pulse/server/sqlite"
 	"github.com/pulsehq/pulse/server/token"
 )
@@ -88,4 +89,38 @@ func TestSeesRotationByAnotherInstance(t *testing.T) {
 	assert.Equal(t, ka.ID, kb.ID, "b still uses its cached keys")
 	kb, _ = b.Current(ctx, t0.Add(Refresh))
 	assert.Equal(t, rotated.ID, kb.ID, "b reads them again after Refresh")
+}
+
+// failingStore fails every read of the signing keys while down is set.
+type failingStore struct {
+	*sqlite.Store
+	down bool
+}
+
+func (f *failingStore) SigningKeys(ctx context.Context) ([]*pulse.SigningKey, error) {
+	if f.down {
+		return nil, pulse.Errorf(pulse.EUnavailable, "the database is unavailable")
+	}
+	return f.Store.SigningKeys(ctx)
+}
+
+func TestSignsWhileTheDatabaseIsAway(t *testing.T) {
+	_, s := newRing(t)
+	f := &failingStore{Store: s}
+	k := New(f, 0)
+	ctx := context.Background()
+	_, err := k.Sign(ctx, token.Claims{UUID: "u", SID: "s"}, t0) // creates the first key
+	require.NoError(t, err)
+
+	f.down = true
+	k.Invalidate() // as when change notifications are lost
+	_, err = k.Sign(ctx, token.Claims{UUID: "u", SID: "s"}, t0.Add(2*Refresh))
+	assert.NoError(t, err, "the keys in memory keep signing")
+	pub, err := k.Published(ctx, t0.Add(2*Refresh))
+	require.NoError(t, err)
+	assert.Len(t, pub, 1)
+
+	fresh := New(f, 0)
+	_, err = fresh.Sign(ctx, token.Claims{UUID: "u", SID: "s"}, t0)
+	assert.Equal(t, pulse.EUnavailable, pulse.ErrorCode(err), "with nothing in memory, the outage shows")
 }
