@@ -30,8 +30,18 @@ type pageConfig struct {
 	Verified  bool    `json:"lv"`                // the link was signed and verified
 }
 
+// maxPlayerQuery bounds a player URL's query: ample for a 10 KB parameter,
+// and no 1 MB pages for a 1 MB query.
+const maxPlayerQuery = 32 << 10
+
 func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 	uuid := r.PathValue("uuid")
+	if len(r.URL.RawQuery) > maxPlayerQuery {
+		setPageHeaders(w, s.cfg.FrameAncestors)
+		s.render(w, r, http.StatusRequestURITooLong, "badlink.html", map[string]string{
+			"Message": "This link is too long: its parameters exceed 32 KB. Shorten the values in the link."})
+		return
+	}
 	m, err := s.playerMedia(r, uuid)
 	if pulse.ErrorCode(err) == pulse.ENotFound {
 		setPageHeaders(w, s.cfg.FrameAncestors)
@@ -88,7 +98,7 @@ func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 // media returns the media with the uuid; a malformed uuid is not found.
 func (s *Server) media(r *http.Request, uuid string) (*pulse.Media, error) {
 	if !pulse.ValidUUID(uuid) {
-		return nil, pulse.Errorf(pulse.ENotFound, "no media %q", uuid)
+		return nil, pulse.Errorf(pulse.ENotFound, "no media %s", pulse.QuoteID(uuid))
 	}
 	return s.store.Media(r.Context(), uuid)
 }
@@ -97,7 +107,7 @@ func (s *Server) media(r *http.Request, uuid string) (*pulse.Media, error) {
 // keep working while the database is down. The admin's read the store.
 func (s *Server) playerMedia(r *http.Request, uuid string) (*pulse.Media, error) {
 	if !pulse.ValidUUID(uuid) {
-		return nil, pulse.Errorf(pulse.ENotFound, "no media %q", uuid)
+		return nil, pulse.Errorf(pulse.ENotFound, "no media %s", pulse.QuoteID(uuid))
 	}
 	m, err := cached(r.Context(), s.cache, "media "+uuid, func(ctx context.Context) (*pulse.Media, error) {
 		return s.store.Media(ctx, uuid)
@@ -132,7 +142,7 @@ func (s *Server) handlePlayerConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	uuid := r.PathValue("uuid")
 	if !pulse.ValidUUID(uuid) {
-		s.error(w, r, pulse.Errorf(pulse.ENotFound, "no media %q", uuid))
+		s.error(w, r, pulse.Errorf(pulse.ENotFound, "no media %s", pulse.QuoteID(uuid)))
 		return
 	}
 	cfg, err := s.cachedPlayerConfig(r.Context(), uuid)

@@ -97,6 +97,9 @@ func (s *Server) checkLink(r *http.Request) (bool, error) {
 		return ok, nil
 	case errors.Is(err, token.ErrLinkExpired):
 		return false, pulse.Errorf(pulse.EForbidden, "This link has expired. Open the media again from the page that linked here to get a fresh link.")
+	case errors.Is(err, token.ErrLinkKey):
+		s.log.Info("refused a signed player link", "path", r.URL.Path, "err", err)
+		return false, pulse.Errorf(pulse.EForbidden, "This link was signed with a key this server no longer accepts (revoked or unknown). Open the media again from the page that linked here.")
 	default:
 		s.log.Info("refused a signed player link", "path", r.URL.Path, "err", err)
 		return false, pulse.Errorf(pulse.EForbidden, "This link is not valid: its signature does not match. Open the media again from the page that linked here.")

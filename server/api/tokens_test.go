@@ -104,8 +104,15 @@ func TestSignedLinks(t *testing.T) {
 	assert.Contains(t, body, "This link has expired")
 
 	require.NoError(t, f.store.RevokeEmbedKey(context.Background(), ek.ID, time.Now()))
-	res, _ = get(t, signed)
+	res, body = get(t, signed)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode, "a revoked key signs nothing any more")
+	assert.Contains(t, body, "no longer accepts (revoked or unknown)")
+
+	res, body = get(t, f.srv.URL+"/v/"+m.UUID+"?student="+strings.Repeat("x", 40<<10))
+	assert.Equal(t, http.StatusRequestURITooLong, res.StatusCode)
+	assert.Contains(t, body, "This link is too long")
+	res, _ = get(t, f.srv.URL+"/v/"+m.UUID+"?student="+strings.Repeat("x", 10<<10))
+	assert.Equal(t, http.StatusOK, res.StatusCode, "a 10 KB parameter is fine")
 }
 
 func TestEmbedJS(t *testing.T) {

@@ -23,8 +23,13 @@ import (
 	"github.com/pulsehq/pulse/web"
 )
 
-// Keep is how many heartbeats the receiver remembers.
-const Keep = 1000
+// Keep is how many heartbeats the receiver remembers, and MaxValue how
+// much of each field value: the demo is public, so what anyone posts must
+// not grow without bound.
+const (
+	Keep     = 500
+	MaxValue = 2048
+)
 
 // Entry is one request the receiver saw.
 type Entry struct {
@@ -109,11 +114,14 @@ func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e.Error = err.Error()
 		rc.add(e)
-		rc.log.Warn("demo receiver refused a request", "origin", e.Origin, "err", err)
+		rc.log.Info("demo receiver refused a request", "origin", e.Origin, "err", err)
 		http.Error(w, err.Error(), receiver.Status(err))
 		return
 	}
-	e.UUID, e.Position, e.Event, e.Fields = hb.UUID, hb.Position, hb.Event, hb.Fields
+	e.UUID, e.Position, e.Event = clip(hb.UUID), clip(hb.Position), clip(hb.Event)
+	for _, f := range hb.Fields {
+		e.Fields = append(e.Fields, [2]string{clip(f[0]), clip(f[1])})
+	}
 	e.Field, e.Value = hb.Custom()
 	if rc.Verifier != nil && hb.Token != "" {
 		c, err := rc.Verifier.Verify(r.Context(), hb, receiver.Expect{ResponseField: e.Field})
@@ -126,6 +134,11 @@ func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 			e.Verified = "verified"
 		}
 	}
+	if hb.Token == "" && hb.Event != "" && rc.Verifier != nil {
+		// An extended payload always carries a token; seed mode has none.
+		e.Verified = "unverified: no token"
+	}
+	e.Field, e.Value = clip(e.Field), clip(e.Value)
 	rc.add(e)
 	who := e.Value
 	if who == "" {
@@ -134,6 +147,14 @@ func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(rc.out, "student %s is at %ss in video %s\n", printable(who), hb.Position, printable(hb.UUID))
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "OK")
+}
+
+// clip bounds a value kept for display.
+func clip(s string) string {
+	if len(s) <= MaxValue {
+		return s
+	}
+	return strings.ToValidUTF8(s[:MaxValue], "") + "…"
 }
 
 // printable keeps a log line on one line whatever a client sends.

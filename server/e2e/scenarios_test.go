@@ -308,8 +308,9 @@ func TestScenarioClampAndBackoff(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(console.String(), "HTTP 429"), "one explanation per failure streak:\n%s", console)
 }
 
-// A receiver without CORS headers still gets the POST (simple request),
-// and the console explains what the receiver must add.
+// A receiver without CORS headers still gets the POST (simple request);
+// the console explains what the receiver must add, and the player goes on
+// in no-cors mode: each heartbeat arrives once, not four times.
 func TestDiagnosticMissingCORS(t *testing.T) {
 	srv := startPulse(t)
 	uuid := srv.addMedia(t, "mpeg2.mp3")
@@ -324,8 +325,24 @@ func TestDiagnosticMissingCORS(t *testing.T) {
 	waitFor(t, 15*time.Second, "the explanation", func() bool {
 		return strings.Contains(console.String(), "Access-Control-Allow-Origin")
 	})
-	assert.NotEmpty(t, h.posts(), "the POST arrived even though the browser hid the answer")
+	waitFor(t, 15*time.Second, "5 heartbeats", func() bool { return h.count("heartbeat") >= 5 })
 	assert.Contains(t, console.String(), h.URL)
+	assert.Contains(t, console.String(), "no-cors mode")
+	assert.Equal(t, 1, strings.Count(console.String(), "pulse: webhook"), "explained once:\n%s", console)
+	seen := map[string]int{}
+	for _, r := range h.posts() {
+		seen[r.Fields["position"]]++
+	}
+	for pos, n := range seen {
+		assert.Equal(t, 1, n, "position %s arrived %d times\n%s", pos, n, h.dump())
+	}
+	heads := 0
+	for _, r := range h.all() {
+		if r.Method == http.MethodHead {
+			heads++
+		}
+	}
+	assert.Equal(t, 1, heads, "one HEAD probe told CORS from unreachable")
 	assert.False(t, eval[bool](t, ctx, `document.getElementById("media").paused`), "playback goes on")
 }
 

@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -120,7 +121,7 @@ func TestVerifiedHeartbeats(t *testing.T) {
 
 // The demo receiver shows which heartbeats verify.
 func TestDemoReceiverShowsVerification(t *testing.T) {
-	srv := startPulse(t)
+	srv := startPulse(t, "--demo-receiver", "on")
 	uuid := srv.addMedia(t, "mpeg2.mp3")
 	pulseCmd(t, srv.data, "webhook", "add", "--url", srv.URL+"/demo/receiver", "--request-field", "student",
 		"--response-field", "student_id", "--rpm", "60")
@@ -160,8 +161,10 @@ func TestSignedLinkInBrowser(t *testing.T) {
 
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	kid := strings.Split(pulseCmd(t, srv.data, "embedkey", "add", "--name", "LMS", "--secret-file", secretFile), "\n")[0]
-	link := pulseCmd(t, srv.data, "link", "sign", "--kid", kid, "--secret-file", secretFile, "--ttl", "1h",
-		srv.URL+"/v/"+uuid+"?student=john_doe")
+	out, err := exec.Command(pulseBin, "link", "sign", "--kid", kid, "--secret-file", secretFile, "--ttl", "1h",
+		srv.URL+"/v/"+uuid+"?student=john_doe").Output() // an embedder's command: no --data
+	require.NoError(t, err)
+	link := strings.TrimSpace(string(out))
 
 	ctx := newBrowser(t)
 	openPlayer(t, ctx, link)

@@ -6,6 +6,7 @@ package pulse
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes, mapped to HTTP statuses by the API layer.
@@ -69,4 +70,14 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// QuoteID quotes an id for a message, cut short when a client sent an
+// absurdly long one: an error must not echo 50 KB back.
+func QuoteID(id string) string {
+	const max = 64
+	if len(id) > max {
+		return fmt.Sprintf("%q…", strings.ToValidUTF8(id[:max], ""))
+	}
+	return fmt.Sprintf("%q", id)
 }

@@ -125,6 +125,15 @@ func Parse(r *http.Request) (*Heartbeat, error) {
 		}
 		return nil, &Error{http.StatusBadRequest, "malformed body: " + err.Error()}
 	}
+	seen := map[string]bool{}
+	for _, f := range h.Fields {
+		if seen[f[0]] {
+			// A player sends each field once; a second value is an attempt
+			// to have a verifier and an application read different ones.
+			return nil, &Error{http.StatusBadRequest, fmt.Sprintf("field %q is sent twice", f[0])}
+		}
+		seen[f[0]] = true
+	}
 	h.UUID = h.Get("uuid")
 	h.Position = h.Get("position")
 	if h.UUID == "" {

@@ -95,6 +95,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad seq", func(t *testing.T) *http.Request {
 			return formRequest(t, [2]string{"uuid", "u"}, [2]string{"position", "1"}, [2]string{"seq", "x"})
 		}, 400},
+		{"field twice", func(t *testing.T) *http.Request {
+			return formRequest(t, [2]string{"uuid", "u"}, [2]string{"position", "1"}, [2]string{"student_id", "john_doe"}, [2]string{"student_id", "jane"})
+		}, 400},
 		{"too large", func(t *testing.T) *http.Request { return formRequest(t, [2]string{"uuid", "u"}, [2]string{"big", big}) }, 413},
 		{"broken multipart", func(t *testing.T) *http.Request {
 			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("--x\r\nnot a part"))

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -54,4 +55,20 @@ func TestRefusesNewerSchema(t *testing.T) {
 	s.Close()
 	_, err = Open(context.Background(), path)
 	assert.ErrorContains(t, err, "newer than this binary")
+}
+
+// The database holds signing keys and embed-key secrets: owner only.
+func TestDatabaseFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pulse.db")
+	s := MustOpen(t, path)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	s.Close()
+
+	require.NoError(t, os.Chmod(path, 0o644)) // made by an older version
+	MustOpen(t, path)
+	st, _ = os.Stat(path)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 }

@@ -103,8 +103,10 @@ const PostTimeout = 10 * time.Second
 
 // Post sends a heartbeat with fetch: a POST with a FormData body, no
 // credentials and no custom headers (a CORS simple request). It blocks
-// until the response or PostTimeout.
-func Post(s heartbeat.Send) heartbeat.Result {
+// until the response or PostTimeout. With opaque it uses no-cors mode, for
+// endpoints that do not answer CORS: the request goes out the same, and
+// the answer is hidden (Status 0).
+func Post(s heartbeat.Send, opaque bool) heartbeat.Result {
 	ctrl := js.Global().Get("AbortController").New()
 	timer := time.AfterFunc(PostTimeout, func() { ctrl.Call("abort") })
 	defer timer.Stop()
@@ -112,7 +114,7 @@ func Post(s heartbeat.Send) heartbeat.Result {
 		"method":         "POST",
 		"body":           formData(s.Fields),
 		"credentials":    "omit",
-		"mode":           "cors",
+		"mode":           map[bool]string{false: "cors", true: "no-cors"}[opaque],
 		"cache":          "no-store",
 		"redirect":       "follow",
 		"referrerPolicy": "strict-origin",
@@ -176,37 +178,46 @@ func FetchJSON(url string, timeout time.Duration) (js.Value, error) {
 	return Await(p)
 }
 
+// Kinds of failure Diagnose tells apart.
+const (
+	Failed  = iota // retry or give up as the protocol says
+	NoCORS         // the endpoint got it but answered no CORS
+	Blocked        // the browser will never send it
+)
+
 // Diagnose explains, in words a person can act on, why a heartbeat to url
-// failed with r. For a network error it probes the endpoint once with a
-// no-cors request: when that gets through, the endpoint is up and the
-// failure was CORS.
-func Diagnose(url string, r heartbeat.Result) string {
+// failed with r, and which kind of failure it is. For a network error it
+// probes the endpoint with a HEAD request in no-cors mode: when that gets
+// through, the endpoint is up and the failure was CORS.
+func Diagnose(url string, r heartbeat.Result) (kind int, msg string) {
 	if r.Err == nil {
 		switch {
 		case r.Status == 429:
-			return "HTTP 429 Too Many Requests: the endpoint asks players to slow down; backing off (lower the webhook's rpm?)"
+			return Failed, "HTTP 429 Too Many Requests: the endpoint asks players to slow down; backing off (lower the webhook's rpm?)"
+		case r.Status == 413:
+			return Failed, "HTTP 413 Payload Too Large: the endpoint refuses bodies this big (a very long URL parameter?); not retried"
 		case r.Status >= 500:
-			return "HTTP " + strconv.Itoa(r.Status) + ": the endpoint failed; retrying with backoff"
+			return Failed, "HTTP " + strconv.Itoa(r.Status) + ": the endpoint failed; retrying with backoff"
 		default:
-			return "HTTP " + strconv.Itoa(r.Status) + ": the endpoint refused the heartbeat; not retried (is the webhook URL right?)"
+			return Failed, "HTTP " + strconv.Itoa(r.Status) + ": the endpoint refused the heartbeat; not retried (is the webhook URL right?)"
 		}
 	}
 	var je *JSError
 	if errors.As(r.Err, &je) && je.Name == "AbortError" {
-		return "no answer within " + PostTimeout.String() + ": the endpoint is too slow or unreachable; retrying with backoff"
+		return Failed, "no answer within " + PostTimeout.String() + ": the endpoint is too slow or unreachable; retrying with backoff"
 	}
 	loc := js.Global().Get("location")
 	if loc.Get("protocol").String() == "https:" && strings.HasPrefix(url, "http:") {
-		return "blocked as mixed content: this player page is https but the webhook URL is http://; use an https:// URL"
+		return Blocked, "blocked as mixed content: this player page is https but the webhook URL is http://; use an https:// URL"
 	}
 	probe, err := Call(js.Global(), "fetch", url, js.ValueOf(map[string]any{
 		"method": "HEAD", "mode": "no-cors", "credentials": "omit", "cache": "no-store",
 	}))
 	if err == nil {
 		if _, err = Await(probe); err == nil {
-			return "the endpoint answered without an Access-Control-Allow-Origin header that allows " +
+			return NoCORS, "the endpoint answered without an Access-Control-Allow-Origin header that allows " +
 				loc.Get("origin").String() + " (CORS): the receiver must send Access-Control-Allow-Origin: * or this origin"
 		}
 	}
-	return "the endpoint could not be reached (" + r.Err.Error() + "): it is down, the name does not resolve, or the browser or an extension blocked it"
+	return Failed, "the endpoint could not be reached (" + r.Err.Error() + "): it is down, the name does not resolve, or the browser or an extension blocked it"
 }

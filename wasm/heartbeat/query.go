@@ -63,21 +63,62 @@ func formDecode(s string) string {
 	return toValidUTF8(string(b))
 }
 
-// toValidUTF8 replaces each byte that is not part of valid UTF-8 with U+FFFD,
-// close to what a browser's UTF-8 decoder does.
+// toValidUTF8 decodes s as the WHATWG Encoding Standard's UTF-8 decoder
+// does, which is what URLSearchParams uses: each maximal invalid sequence
+// becomes one U+FFFD.
 func toValidUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
 	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b.WriteString("\uFFFD")
-		} else {
-			b.WriteString(s[i : i+size])
+	var cp rune
+	needed, seen := 0, 0
+	lower, upper := byte(0x80), byte(0xBF)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if needed == 0 {
+			switch {
+			case c <= 0x7F:
+				b.WriteByte(c)
+			case c >= 0xC2 && c <= 0xDF:
+				needed, cp = 1, rune(c&0x1F)
+			case c >= 0xE0 && c <= 0xEF:
+				if c == 0xE0 {
+					lower = 0xA0
+				} else if c == 0xED {
+					upper = 0x9F
+				}
+				needed, cp = 2, rune(c&0xF)
+			case c >= 0xF0 && c <= 0xF4:
+				if c == 0xF0 {
+					lower = 0x90
+				} else if c == 0xF4 {
+					upper = 0x8F
+				}
+				needed, cp = 3, rune(c&0x7)
+			default:
+				b.WriteRune(utf8.RuneError)
+			}
+			continue
 		}
-		i += size
+		if c < lower || c > upper {
+			// The sequence is cut short: one U+FFFD, then this byte anew.
+			needed, seen, cp = 0, 0, 0
+			lower, upper = 0x80, 0xBF
+			b.WriteRune(utf8.RuneError)
+			i--
+			continue
+		}
+		lower, upper = 0x80, 0xBF
+		cp = cp<<6 | rune(c&0x3F)
+		seen++
+		if seen == needed {
+			b.WriteRune(cp)
+			needed, seen, cp = 0, 0, 0
+		}
+	}
+	if needed != 0 {
+		b.WriteRune(utf8.RuneError)
 	}
 	return b.String()
 }

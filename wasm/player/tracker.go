@@ -16,15 +16,41 @@ import (
 // Sender delivers heartbeats.
 type Sender interface {
 	// Post sends s and waits for the outcome. It is called on its own
-	// goroutine.
-	Post(s heartbeat.Send) heartbeat.Result
+	// goroutine. With opaque, the request is made in no-cors mode: it
+	// needs no CORS answer, and its outcome is unknown unless the network
+	// fails (Status 0).
+	Post(s heartbeat.Send, opaque bool) heartbeat.Result
 	// Beacon queues s for delivery even if the page goes away, and
 	// reports whether the browser accepted it. It must not block: it is
 	// called synchronously inside pagehide and visibilitychange handlers.
 	Beacon(s heartbeat.Send) bool
-	// Diagnose explains a failed Post in words a person can act on.
-	Diagnose(url string, r heartbeat.Result) string
+	// Diagnose explains a failed Post: what went wrong, in words a
+	// person can act on. It may probe the endpoint.
+	Diagnose(url string, r heartbeat.Result) Diagnosis
 }
+
+// Diagnosis says why a request failed.
+type Diagnosis struct {
+	Kind    Kind
+	Message string
+}
+
+// Kind classifies failures by what the tracker should do about them.
+type Kind int
+
+const (
+	// Failed: try again later (network down, timeout, 429, 5xx), or give
+	// up (other 4xx), as the protocol says.
+	Failed Kind = iota
+	// NoCORS: the endpoint received the POST but did not answer CORS, so
+	// the browser hid the answer. Trying again would deliver it again.
+	NoCORS
+	// Blocked: the browser will never send it (mixed content).
+	Blocked
+)
+
+// reprobe bounds how often a failing endpoint is probed again.
+const reprobe = 30 * time.Second
 
 // Tracker feeds a media's events to a heartbeat engine and carries out
 // what the engine decides: fetches on their own goroutines, beacons
@@ -36,14 +62,17 @@ type Tracker struct {
 	send    Sender
 	warn    func(string)
 	urls    map[string]string // webhook id → URL, for messages
-	failing map[string]bool   // webhooks whose failure was already logged
+	opaque  map[string]bool   // webhooks sent in no-cors mode
+	failing map[string]Kind   // webhooks in a streak of failures, by what was logged
+	probed  map[string]time.Time
 	timer   *time.Timer
 	wake    time.Time
 }
 
 // NewTracker returns a tracker; Start connects it.
 func NewTracker(eng *heartbeat.Engine, hooks []heartbeat.Webhook, m media.Media, send Sender, warn func(string)) *Tracker {
-	t := &Tracker{eng: eng, m: m, send: send, warn: warn, urls: map[string]string{}, failing: map[string]bool{}}
+	t := &Tracker{eng: eng, m: m, send: send, warn: warn, urls: map[string]string{}, opaque: map[string]bool{},
+		failing: map[string]Kind{}, probed: map[string]time.Time{}}
 	for _, h := range hooks {
 		t.urls[h.ID] = h.URL
 	}
@@ -153,9 +182,12 @@ func (t *Tracker) tick() {
 }
 
 func (t *Tracker) post(s heartbeat.Send) {
-	r := t.send.Post(s)
-	if r.Err != nil || r.Status < 200 || r.Status >= 300 {
-		t.report(s, r)
+	t.mu.Lock()
+	opaque := t.opaque[s.Webhook]
+	t.mu.Unlock()
+	r := t.send.Post(s, opaque)
+	if r.Err != nil || (r.Status != 0 && (r.Status < 200 || r.Status >= 300)) {
+		r = t.failed(s, r)
 	} else {
 		t.mu.Lock()
 		delete(t.failing, s.Webhook)
@@ -168,16 +200,42 @@ func (t *Tracker) post(s heartbeat.Send) {
 	t.pump(now, t.snapshot())
 }
 
-// report logs a failure once per streak of failures of a webhook: a dead
-// endpoint gets one explanation, not one per retry.
-func (t *Tracker) report(s heartbeat.Send, r heartbeat.Result) {
+// failed explains a failure, once per streak and kind, and returns the
+// result the engine should act on. An endpoint that received the POST but
+// did not answer CORS gets the rest in no-cors mode: each payload once,
+// instead of four times with retries.
+func (t *Tracker) failed(s heartbeat.Send, r heartbeat.Result) heartbeat.Result {
 	t.mu.Lock()
-	logged := t.failing[s.Webhook]
-	t.failing[s.Webhook] = true
+	logged, streak := t.failing[s.Webhook]
+	probe := r.Err == nil || !streak || time.Since(t.probed[s.Webhook]) >= reprobe
+	if probe {
+		t.probed[s.Webhook] = time.Now()
+	}
 	t.mu.Unlock()
-	if logged {
-		return
+	if !probe {
+		return r
 	}
 	// Diagnose may probe the network: never with mu held.
-	t.warn("webhook " + s.Webhook + " (" + s.URL + "): " + t.send.Diagnose(s.URL, r))
+	d := t.send.Diagnose(s.URL, r)
+	t.mu.Lock()
+	t.failing[s.Webhook] = d.Kind
+	if d.Kind == NoCORS {
+		t.opaque[s.Webhook] = true
+	}
+	t.mu.Unlock()
+	if !streak || logged != d.Kind {
+		msg := "webhook " + s.Webhook + " (" + s.URL + "): " + d.Message
+		switch d.Kind {
+		case NoCORS:
+			msg += "; until then the player sends in no-cors mode: heartbeats arrive, without retries"
+		case Blocked:
+			msg += "; nothing will be sent until that is fixed"
+		}
+		t.warn(msg)
+	}
+	switch d.Kind {
+	case NoCORS, Blocked:
+		return heartbeat.Result{Status: 0} // final: retrying would not help
+	}
+	return r
 }

@@ -1,6 +1,7 @@
 package player
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"sync"
@@ -75,15 +76,20 @@ func (f *fakeMedia) SetMuted(bool)           {}
 func (f *fakeMedia) Err() error              { return nil }
 func (f *fakeMedia) On(fn func(media.Event)) { f.subs = append(f.subs, fn) }
 
-// fakeSender records requests; a post takes latency and answers status.
+// fakeSender records requests; a post takes latency and answers status,
+// or fails with err (a CORS refusal when cors is set, which no-cors mode
+// gets past).
 type fakeSender struct {
 	mu       sync.Mutex
 	start    time.Time
 	posts    []string
 	beacons  []string
 	status   int
+	err      error
+	cors     bool
 	latency  time.Duration
 	diagnose int
+	opaque   int
 }
 
 func (s *fakeSender) describe(x heartbeat.Send) string {
@@ -99,13 +105,21 @@ func (s *fakeSender) describe(x heartbeat.Send) string {
 	return x.Webhook + ":" + ev + "@" + heartbeat.FormatSeconds(time.Since(s.start).Seconds()) + "/" + pos
 }
 
-func (s *fakeSender) Post(x heartbeat.Send) heartbeat.Result {
+func (s *fakeSender) Post(x heartbeat.Send, opaque bool) heartbeat.Result {
 	s.mu.Lock()
 	s.posts = append(s.posts, s.describe(x))
-	status, latency := s.status, s.latency
+	status, latency, err := s.status, s.latency, s.err
+	if opaque {
+		s.opaque++
+	}
 	s.mu.Unlock()
 	time.Sleep(latency)
-	if status == 0 {
+	switch {
+	case opaque && s.cors:
+		return heartbeat.Result{Status: 0}
+	case err != nil:
+		return heartbeat.Result{Err: err}
+	case status == 0:
 		status = 200
 	}
 	return heartbeat.Result{Status: status}
@@ -118,11 +132,17 @@ func (s *fakeSender) Beacon(x heartbeat.Send) bool {
 	return true
 }
 
-func (s *fakeSender) Diagnose(url string, r heartbeat.Result) string {
+func (s *fakeSender) Diagnose(url string, r heartbeat.Result) Diagnosis {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.diagnose++
-	return "HTTP 500"
+	if s.cors {
+		return Diagnosis{NoCORS, "no Access-Control-Allow-Origin"}
+	}
+	if r.Err != nil {
+		return Diagnosis{Failed, "unreachable"}
+	}
+	return Diagnosis{Failed, "HTTP 500"}
 }
 
 func (s *fakeSender) got() ([]string, []string) {
@@ -245,5 +265,47 @@ func TestTrackerStallAndReloadKeepSession(t *testing.T) {
 		synctest.Wait()
 		posts, _ := s.got()
 		assert.Equal(t, []string{"a:play@0/0", "a:heartbeat@10/10", "a:heartbeat@20/20"}, posts)
+	})
+}
+
+// An endpoint that receives POSTs but answers no CORS gets each payload
+// once, in no-cors mode, instead of four times with retries.
+func TestTrackerNoCORSEndpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &fakeMedia{duration: 600}
+		s := &fakeSender{start: time.Now(), cors: true, err: errors.New("TypeError: Failed to fetch")}
+		var warnings []string
+		var mu sync.Mutex
+		newTracker(t, m, s, func(msg string) { mu.Lock(); warnings = append(warnings, msg); mu.Unlock() }, hook("a", 60, false))
+		m.Play()
+		time.Sleep(5500 * time.Millisecond)
+		synctest.Wait()
+		posts, _ := s.got()
+		assert.Equal(t, []string{"a:@1/1", "a:@2/2", "a:@3/3", "a:@4/4", "a:@5/5"}, posts, "one request per heartbeat, no retries")
+		assert.Equal(t, 4, s.opaque, "after the first, in no-cors mode")
+		assert.Equal(t, 1, s.diagnose)
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, warnings, 1)
+		assert.Contains(t, warnings[0], "no-cors mode")
+	})
+}
+
+// A dead endpoint is probed again at most every reprobe, and explained
+// once per streak.
+func TestTrackerDeadEndpointProbedSparingly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &fakeMedia{duration: 600}
+		s := &fakeSender{start: time.Now(), err: errors.New("TypeError: Failed to fetch")}
+		var warnings []string
+		var mu sync.Mutex
+		newTracker(t, m, s, func(msg string) { mu.Lock(); warnings = append(warnings, msg); mu.Unlock() }, hook("a", 60, false))
+		m.Play()
+		time.Sleep(65 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, 3, s.diagnose, "at 1 s, then every 30 s")
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Len(t, warnings, 1)
 	})
 }

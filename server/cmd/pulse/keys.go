@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -81,7 +83,7 @@ func newEmbedSecret() (string, error) {
 func (env environment) embedKeyAdd(ctx context.Context, args []string) error {
 	fs, _ := env.flags("embedkey add", "pulse embedkey add --name N [--secret-file F] [--data DIR]")
 	name := fs.String("name", "", "a label, such as the LMS it is for (required)")
-	secretFile := fs.String("secret-file", "", "write the secret to this file (mode 0600) instead of printing it")
+	secretFile := fs.String("secret-file", "", "write the secret to this new file (mode 0600; an existing file is refused) instead of printing it")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -100,12 +102,26 @@ func (env environment) embedKeyAdd(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	if *secretFile != "" {
-		if err := os.WriteFile(*secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		// O_EXCL: never overwrite a file (another key's secret) or follow a
+		// link planted where the secret goes.
+		f, err := os.OpenFile(*secretFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("embedkey add: %w (the secret file must not exist yet)", err)
+		}
+		_, err = f.WriteString(secret + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(*secretFile)
 			return fmt.Errorf("embedkey add: %w", err)
 		}
 	}
 	k := &pulse.EmbedKey{Name: strings.TrimSpace(*name), Secret: []byte(secret)}
 	if err := store.CreateEmbedKey(ctx, k); err != nil {
+		if *secretFile != "" {
+			os.Remove(*secretFile)
+		}
 		return fmt.Errorf("embedkey add: %w", err)
 	}
 	fmt.Fprintln(env.stdout, k.ID)
@@ -168,7 +184,12 @@ func (env environment) embedKeyRevoke(ctx context.Context, args []string) error 
 // linkSign needs no database: an embedder runs it with its own copy of the
 // secret.
 func (env environment) linkSign(ctx context.Context, args []string) error {
-	fs, _ := env.flags("link sign", "pulse link sign --kid K --secret-file F [--ttl D | --exp UNIX] URL")
+	fs := flag.NewFlagSet("link sign", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.stderr, "Usage: pulse link sign --kid K --secret-file F [--ttl D | --exp UNIX] URL\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	kid := fs.String("kid", "", "embed key id (required)")
 	secretFile := fs.String("secret-file", "", "file holding the embed key's secret (required)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the link stays valid")
@@ -195,6 +216,9 @@ func (env environment) linkSign(ctx context.Context, args []string) error {
 	}
 	if !at.After(time.Now()) {
 		return usagef("link sign: the expiry %s is in the past", strconv.FormatInt(at.Unix(), 10))
+	}
+	if u, err := url.Parse(pos[0]); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !strings.HasPrefix(u.Path, "/v/") {
+		return usagef("link sign: %q is not a player URL (https://HOST/v/UUID?…)", pos[0])
 	}
 	signed, err := token.SignLink(pos[0], *kid, []byte(s), at)
 	if err != nil {

@@ -119,3 +119,43 @@ func TestWebhookAddRespectsLimit(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "limit of 2 webhooks")
 }
+
+func TestCLIRefusesBadInput(t *testing.T) {
+	data := t.TempDir()
+	existing := filepath.Join(data, "existing.secret")
+	require.NoError(t, os.WriteFile(existing, []byte("another key's secret\n"), 0o644))
+	for _, tc := range []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"secret file exists", []string{"embedkey", "add", "--name", "x", "--secret-file", existing}, "must not exist yet"},
+		{"scope names no media", []string{"webhook", "add", "--url", "https://a.example/x", "--request-field", "s", "--response-field", "r", "--scope", "nope"}, "no media"},
+		{"media add a folder", []string{"media", "add", data}, "is not a file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runPulse(t, append(tc.args, "--data", data)...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
+	b, _ := os.ReadFile(existing)
+	assert.Equal(t, "another key's secret\n", string(b), "nothing overwritten")
+	keys, _, _ := runPulse(t, "embedkey", "list", "--data", data)
+	assert.Equal(t, 1, strings.Count(keys, "\n"), "no key made: %s", keys)
+
+	secret := filepath.Join(data, "new.secret")
+	out, _, err := runPulse(t, "embedkey", "add", "--name", "LMS", "--secret-file", secret, "--data", data)
+	require.NoError(t, err)
+	st, err := os.Stat(secret)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	kid := strings.TrimSpace(out)
+	for _, bad := range []string{"not a url", "ftp://h/v/x", "/v/x", "https://pulse.example/admin"} {
+		_, _, err := runPulse(t, "link", "sign", "--kid", kid, "--secret-file", secret, bad)
+		assert.ErrorContains(t, err, "not a player URL", bad)
+	}
+	out, _, err = runPulse(t, "link", "sign", "--kid", kid, "--secret-file", secret, "https://pulse.example/v/abc?student=x")
+	require.NoError(t, err)
+	assert.Contains(t, out, "sig=")
+}

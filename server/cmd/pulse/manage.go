@@ -30,6 +30,11 @@ func (env environment) mediaAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return err
+	} else if !st.Mode().IsRegular() {
+		return usagef("media add: %s is not a file", pos[0])
+	}
 	if *title == "" {
 		*title = strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0]))
 	}
@@ -90,6 +95,7 @@ func (env environment) webhookAdd(ctx context.Context, args []string) error {
 	fs.BoolVar(&w.Events, "events", true, "send play/pause/seeked/ended/hidden/leave events and the extended payload")
 	fs.StringVar(&w.Name, "name", "", "a label for admins")
 	fs.BoolVar(&w.RequireParam, "require-param", false, "send nothing from players whose URL lacks the request field")
+	fs.BoolVar(&w.RequireSignedLink, "require-signed-link", false, "send nothing from players not opened with a verified signed link")
 	inactive := fs.Bool("inactive", false, "create it switched off")
 	maxWebhooks := fs.Int("max-webhooks", atoiOr(env.getenv("PULSE_MAX_WEBHOOKS"), api.DefaultMaxWebhooks), "refuse to go past this many webhooks (env PULSE_MAX_WEBHOOKS)")
 	scope := fs.String("scope", "all", `"all", or media uuids separated by commas`)
@@ -114,6 +120,11 @@ func (env environment) webhookAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
+	for _, id := range w.Scope.Media {
+		if _, err := store.Media(ctx, id); err != nil {
+			return fmt.Errorf("webhook add: --scope: %s", pulse.ErrorMessage(err)+internal(err))
+		}
+	}
 	if err := store.CreateWebhook(ctx, w, *maxWebhooks); err != nil {
 		return fmt.Errorf("webhook add: %s", pulse.ErrorMessage(err)+internal(err))
 	}

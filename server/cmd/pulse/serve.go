@@ -28,7 +28,7 @@ func (env environment) serve(ctx context.Context, args []string) error {
 	addr := fs.String("addr", env.or("PULSE_ADDR", "127.0.0.1:8080"), "address to listen on (env PULSE_ADDR)")
 	baseURL := fs.String("base-url", env.getenv("PULSE_BASE_URL"), "public URL of this server, for links (env PULSE_BASE_URL; default http://ADDR)")
 	demoMedia := fs.String("demo-media", env.getenv("PULSE_DEMO_MEDIA"), "on first start, import classic.mp3 and mpeg2.mp3 from this folder and add a demo webhook (env PULSE_DEMO_MEDIA)")
-	demoReceiver := fs.Bool("demo-receiver", env.or("PULSE_DEMO_RECEIVER", "true") == "true", "serve the demo receiver at "+demoReceiverPath+" (env PULSE_DEMO_RECEIVER)")
+	demoReceiver := fs.String("demo-receiver", env.or("PULSE_DEMO_RECEIVER", "auto"), "serve the public demo receiver at "+demoReceiverPath+": on, off, or auto (on with --demo-media) (env PULSE_DEMO_RECEIVER)")
 	frameAncestors := fs.String("frame-ancestors", env.getenv("PULSE_FRAME_ANCESTORS"), "who may embed the player: a CSP source list such as \"https://lms.example.edu\" (env PULSE_FRAME_ANCESTORS; default anyone)")
 	logLevel := fs.String("log-level", env.or("PULSE_LOG_LEVEL", "info"), "debug, info, warn or error (env PULSE_LOG_LEVEL)")
 	adminFlags := env.adminFlags(fs)
@@ -84,7 +84,17 @@ func (env environment) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *demoReceiver {
+	var receiverOn bool
+	switch strings.ToLower(*demoReceiver) {
+	case "auto":
+		receiverOn = *demoMedia != ""
+	case "on", "true", "1", "yes":
+		receiverOn = true
+	case "off", "false", "0", "no":
+	default:
+		return usagef("serve: --demo-receiver must be on, off or auto, got %q", *demoReceiver)
+	}
+	if receiverOn {
 		rc := demo.New(demoReceiverPath, env.stdout, log)
 		rc.Verifier = &receiver.Verifier{JWKSURL: base + "/.well-known/jwks.json", Issuer: strings.TrimSuffix(*baseURL, "/")}
 		srv.Mount(demoReceiverPath, rc)
@@ -96,7 +106,7 @@ func (env environment) serve(ctx context.Context, args []string) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if err := printURLs(ctx, env, store, base, *demoReceiver, password); err != nil {
+	if err := printURLs(ctx, env, store, base, receiverOn, password); err != nil {
 		return err
 	}
 
@@ -138,7 +148,7 @@ func printURLs(ctx context.Context, env environment, store pulse.Store, base str
 		fmt.Fprintf(env.stdout, "  Player:   %s/v/%s?student=john_doe   (%s)\n", base, media[i].UUID, media[i].Title)
 	}
 	if len(media) == 0 {
-		fmt.Fprintln(env.stdout, "  No media yet: add some with `bin/pulse media add FILE`.")
+		fmt.Fprintln(env.stdout, "  No media yet: upload some in the admin panel, or run `bin/pulse media add FILE` with this server's --data (or --database-url).")
 	}
 	if receiver {
 		fmt.Fprintf(env.stdout, "  Receiver: %s%s\n", base, demoReceiverPath)

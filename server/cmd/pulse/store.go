@@ -42,7 +42,9 @@ func (env environment) openStoreWith(ctx context.Context, fs *flag.FlagSet, opts
 		return postgres.Open(ctx, url, opts)
 	}
 	data := fs.Lookup("data").Value.String()
-	if err := os.MkdirAll(data, 0o755); err != nil {
+	// Only the server's user needs the data folder; a folder that exists
+	// keeps its mode (media files in it may be served by others too).
+	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	return sqlite.Open(ctx, filepath.Join(data, "pulse.db"))

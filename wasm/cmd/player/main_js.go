@@ -184,9 +184,19 @@ func newSession() string {
 // sender delivers heartbeats with the browser's fetch and sendBeacon.
 type sender struct{}
 
-func (sender) Post(s heartbeat.Send) heartbeat.Result         { return browser.Post(s) }
-func (sender) Beacon(s heartbeat.Send) bool                   { return browser.Beacon(s) }
-func (sender) Diagnose(url string, r heartbeat.Result) string { return browser.Diagnose(url, r) }
+func (sender) Post(s heartbeat.Send, opaque bool) heartbeat.Result { return browser.Post(s, opaque) }
+func (sender) Beacon(s heartbeat.Send) bool                        { return browser.Beacon(s) }
+
+func (sender) Diagnose(url string, r heartbeat.Result) player.Diagnosis {
+	kind, msg := browser.Diagnose(url, r)
+	switch kind {
+	case browser.NoCORS:
+		return player.Diagnosis{Kind: player.NoCORS, Message: msg}
+	case browser.Blocked:
+		return player.Diagnosis{Kind: player.Blocked, Message: msg}
+	}
+	return player.Diagnosis{Kind: player.Failed, Message: msg}
+}
 
 type errString string
 

@@ -1,0 +1,89 @@
+package demo
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulsehq/pulse/server/receiver"
+)
+
+func post(t *testing.T, h http.Handler, fields ...[2]string) *httptest.ResponseRecorder {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, f := range fields {
+		require.NoError(t, mw.WriteField(f[0], f[1]))
+	}
+	require.NoError(t, mw.Close())
+	r := httptest.NewRequest(http.MethodPost, "/demo/receiver", &body)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	r.Header.Set("Origin", "https://player.example")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func newReceiver(out io.Writer) *Receiver {
+	return New("/demo/receiver", out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func TestReceiveLogsTheSeedLine(t *testing.T) {
+	var out bytes.Buffer
+	rc := newReceiver(&out)
+	w := post(t, rc, [2]string{"uuid", "uuid-1234"}, [2]string{"position", "15.4"}, [2]string{"student_id", "john_doe\nFAKE LINE"})
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "*", w.Header().Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, "student john_doe?FAKE LINE is at 15.4s in video uuid-1234\n", out.String(), "one line whatever is sent")
+	entries, _ := rc.Entries()
+	require.Len(t, entries, 1)
+	assert.Equal(t, "student_id", entries[0].Field)
+	assert.Equal(t, "https://player.example", entries[0].Origin)
+}
+
+func TestReceiverIsBounded(t *testing.T) {
+	rc := newReceiver(io.Discard)
+	big := strings.Repeat("x", 30_000)
+	for range Keep + 20 {
+		post(t, rc, [2]string{"uuid", "u"}, [2]string{"position", "1"}, [2]string{"student_id", big})
+	}
+	entries, _ := rc.Entries()
+	assert.Len(t, entries, Keep)
+	assert.LessOrEqual(t, len(entries[0].Value), MaxValue+len("…"))
+	for _, f := range entries[0].Fields {
+		assert.LessOrEqual(t, len(f[1]), MaxValue+len("…"))
+	}
+}
+
+func TestMissingTokenShows(t *testing.T) {
+	rc := newReceiver(io.Discard)
+	rc.Verifier = &receiver.Verifier{JWKSURL: "http://127.0.0.1:1/jwks"} // never reached without a token
+	post(t, rc, [2]string{"uuid", "u"}, [2]string{"position", "1"}, [2]string{"student_id", "x"}, [2]string{"event", "heartbeat"})
+	post(t, rc, [2]string{"uuid", "u"}, [2]string{"position", "1"}, [2]string{"student_id", "x"}) // seed mode
+	entries, _ := rc.Entries()
+	require.Len(t, entries, 2)
+	assert.Equal(t, "", entries[0].Verified, "seed mode has nothing to verify")
+	assert.Equal(t, "unverified: no token", entries[1].Verified)
+}
+
+func TestPageEscapesAndCountsPreflights(t *testing.T) {
+	rc := newReceiver(io.Discard)
+	post(t, rc, [2]string{"uuid", "<script>alert(1)</script>"}, [2]string{"position", "1"}, [2]string{"student_id", "<b>x</b>"})
+	r := httptest.NewRequest(http.MethodOptions, "/demo/receiver", nil)
+	rc.ServeHTTP(httptest.NewRecorder(), r)
+	w := httptest.NewRecorder()
+	rc.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/demo/receiver", nil))
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.NotContains(t, w.Body.String(), "<script>alert(1)")
+	assert.Contains(t, w.Body.String(), "&lt;b&gt;x&lt;/b&gt;")
+	_, preflights := rc.Entries()
+	assert.Equal(t, 1, preflights)
+}
