@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -86,15 +87,40 @@ type playerConfig struct {
 
 func (s *Server) handlePlayerConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	m, err := s.media(r, r.PathValue("uuid"))
+	uuid := r.PathValue("uuid")
+	body, etag, err := s.configs.get(uuid, func() ([]byte, string, error) {
+		// Waiting requests share this result: it must not end with the
+		// first one's connection.
+		return s.renderConfig(context.WithoutCancel(r.Context()), uuid)
+	})
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	all, err := s.store.Webhooks(r.Context())
-	if err != nil {
-		s.error(w, r, err)
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.cfg.ConfigMaxAge.Seconds())))
+	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
 		return
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(body)
+}
+
+// renderConfig returns the player config of a media (PROTOCOL.md §2) as
+// the response body and its ETag.
+func (s *Server) renderConfig(ctx context.Context, uuid string) ([]byte, string, error) {
+	if !pulse.ValidUUID(uuid) {
+		return nil, "", pulse.Errorf(pulse.ENotFound, "no media %q", uuid)
+	}
+	m, err := s.store.Media(ctx, uuid)
+	if err != nil {
+		return nil, "", err
+	}
+	all, err := s.store.Webhooks(ctx)
+	if err != nil {
+		return nil, "", err
 	}
 	cfg := playerConfig{UUID: m.UUID, Webhooks: []playerWebhook{}}
 	for _, wh := range pulse.PlayerWebhooks(all, m.UUID) {
@@ -105,20 +131,10 @@ func (s *Server) handlePlayerConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := json.Marshal(cfg)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return nil, "", err
 	}
 	sum := sha256.Sum256(body)
-	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
-	h := w.Header()
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.cfg.ConfigMaxAge.Seconds())))
-	if etagMatch(r.Header.Get("If-None-Match"), etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(append(body, '\n'))
+	return append(body, '\n'), `"` + hex.EncodeToString(sum[:12]) + `"`, nil
 }
 
 func (s *Server) handleMediaFile(w http.ResponseWriter, r *http.Request) {

@@ -27,6 +27,10 @@ type Config struct {
 	// ConfigMaxAge is how long browsers and proxies may cache a player
 	// config. Zero means 60 s.
 	ConfigMaxAge time.Duration
+	// ConfigCacheTTL is how long the server reuses a player config it
+	// rendered; writes through the server clear it at once, others (the
+	// pulse CLI) show within the TTL. Zero means no cache.
+	ConfigCacheTTL time.Duration
 }
 
 // Server serves Pulse over HTTP.
@@ -37,6 +41,8 @@ type Server struct {
 	assets *assets
 	pages  *template.Template
 	extra  map[string]http.Handler
+	// configs caches rendered player configs; store clears it on writes.
+	configs *configCache
 }
 
 // New returns a Server. Mount adds handlers, such as the demo receiver,
@@ -49,6 +55,8 @@ func New(cfg Config, store pulse.Store, log *slog.Logger) (*Server, error) {
 		cfg.FrameAncestors = "*"
 	}
 	s := &Server{cfg: cfg, store: store, log: log, assets: newAssets(web.Static()), extra: map[string]http.Handler{}}
+	s.configs = newConfigCache(cfg.ConfigCacheTTL)
+	s.store = invalidating{Store: store, cache: s.configs}
 	pages, err := template.New("").Funcs(template.FuncMap{"asset": s.assets.url}).ParseFS(web.Templates(), "*.html")
 	if err != nil {
 		return nil, err

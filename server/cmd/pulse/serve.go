@@ -62,7 +62,7 @@ func (env environment) serve(ctx context.Context, args []string) error {
 		}
 	}
 
-	srv, err := api.New(api.Config{MediaDir: mediaDir(*data), FrameAncestors: *frameAncestors}, store, log)
+	srv, err := api.New(api.Config{MediaDir: mediaDir(*data), FrameAncestors: *frameAncestors, ConfigCacheTTL: time.Second}, store, log)
 	if err != nil {
 		return err
 	}
