@@ -232,7 +232,6 @@ func (b *bench) openPlayable(ctx context.Context, url string) (*tab, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.hook.take()
 	if err := t.navigate(url); err == nil {
 		if _, err = t.waitArmed(30 * time.Second); err == nil {
 			err = t.waitFor("the play button", `!!document.getElementById("play") && !document.getElementById("play").disabled`, 30*time.Second)

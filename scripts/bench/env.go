@@ -237,15 +237,22 @@ func (b *bench) main(ctx context.Context) (*pulseServer, error) {
 	return s, nil
 }
 
+// The ?student= of each page: the receiver tells their heartbeats apart
+// by it.
+const (
+	playerStudent   = "player"
+	baselineStudent = "baseline"
+)
+
 // playerURL is the Pulse player page of a media.
 func (b *bench) playerURL(uuid string) string {
-	return b.pulse.URL + "/v/" + uuid + "?student=john_doe"
+	return b.pulse.URL + "/v/" + uuid + "?student=" + playerStudent
 }
 
 // baselineURL is the JavaScript baseline page playing the same media from
 // the same server.
 func (b *bench) baselineURL(uuid string) string {
-	return b.static + "/baseline/?server=" + b.pulse.URL + "&uuid=" + uuid + "&student=john_doe"
+	return b.static + "/baseline/?server=" + b.pulse.URL + "&uuid=" + uuid + "&student=" + baselineStudent
 }
 
 // emptyURL is the page of the empty Go wasm.
@@ -278,6 +285,7 @@ type hookServer struct {
 
 type hit struct {
 	at       time.Time
+	student  string // the response field: which page sent it
 	event    string
 	position float64
 }
@@ -299,7 +307,7 @@ func (b *bench) receiver() (*hookServer, error) {
 			return
 		}
 		h.mu.Lock()
-		h.hits = append(h.hits, hit{at: at, event: hb.Get("event"), position: hb.Seconds})
+		h.hits = append(h.hits, hit{at: at, student: hb.Get("student_id"), event: hb.Get("event"), position: hb.Seconds})
 		h.mu.Unlock()
 	})))
 	if err != nil {
@@ -310,12 +318,16 @@ func (b *bench) receiver() (*hookServer, error) {
 	return h, nil
 }
 
-// take returns the heartbeats received so far and forgets them.
-func (h *hookServer) take() []hit {
+// from returns the heartbeats one page (by its student) sent since a time.
+func (h *hookServer) from(student string, since time.Time) []hit {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := h.hits
-	h.hits = nil
+	var out []hit
+	for _, x := range h.hits {
+		if x.student == student && !x.at.Before(since) {
+			out = append(out, x)
+		}
+	}
 	return out
 }
 
@@ -347,15 +359,21 @@ func (b *bench) staticServer(ctx context.Context) error {
 
 // emptyWasm builds the empty-main Go wasm with the player's flags, once.
 func (b *bench) emptyWasm(ctx context.Context) (string, error) {
-	out := b.tmpPath("empty.wasm")
+	return b.buildWasm(ctx, "./scripts/bench/emptywasm", "empty.wasm")
+}
+
+// buildWasm builds a command for js/wasm with the player's flags into the
+// temporary folder, once.
+func (b *bench) buildWasm(ctx context.Context, pkg, name string) (string, error) {
+	out := b.tmpPath(name)
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./scripts/bench/emptywasm")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = b.root
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build the empty wasm: %w\n%s", err, msg)
+		return "", fmt.Errorf("build %s for wasm: %w\n%s", pkg, err, msg)
 	}
 	return out, nil
 }

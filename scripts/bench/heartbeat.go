@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,7 @@ type playRun struct {
 	path         string  // how the page played: Web Audio or <audio>
 	advanced     float64 // media seconds the heartbeats' positions advanced
 	visibility   string
+	late         int // gaps more than 50 ms off
 }
 
 type pageProbe struct {
@@ -54,14 +56,23 @@ func (b *bench) heartbeat(ctx context.Context) error {
 	if err := b.staticServer(ctx); err != nil {
 		return err
 	}
-	b.logf("playing %s in the player, then %s in the JavaScript baseline", b.o.play, b.o.play)
-	p, err := b.playFor(ctx, b.playerURL(b.uuid), b.o.play)
-	if err != nil {
-		return fmt.Errorf("player: %w", err)
+	// Both pages play at the same time, in two tabs, so that the shared
+	// machine's noise falls on both alike.
+	b.logf("playing %s in the player and in the JavaScript baseline, side by side", b.o.play)
+	if _, err := b.startBrowser(ctx); err != nil { // once, before the tabs
+		return err
 	}
-	j, err := b.playFor(ctx, b.baselineURL(b.uuid), b.o.play)
-	if err != nil {
-		return fmt.Errorf("baseline: %w", err)
+	var p, j playRun
+	var perr, jerr error
+	var wg sync.WaitGroup
+	wg.Go(func() { p, perr = b.playFor(ctx, b.playerURL(b.uuid), playerStudent, b.o.play) })
+	wg.Go(func() { j, jerr = b.playFor(ctx, b.baselineURL(b.uuid), baselineStudent, b.o.play) })
+	wg.Wait()
+	if perr != nil {
+		return fmt.Errorf("player: %w", perr)
+	}
+	if jerr != nil {
+		return fmt.Errorf("baseline: %w", jerr)
 	}
 	const base = "JavaScript baseline"
 	b.rep.add("heartbeat", "send time error, p50", percentile(p.sendErrs, 0.5), percentile(j.sendErrs, 0.5), fmtMs, base, nil)
@@ -71,7 +82,7 @@ func (b *bench) heartbeat(ctx context.Context) error {
 	b.rep.addText("heartbeat", "longest main-thread task while playing (Long Tasks API)", longTask(p.longestPlay, p.longTasks),
 		longTask(j.longestPlay, j.longTasks)+" ("+base+")", "≤ 50 ms", verdict(p.longestPlay <= 50))
 	b.rep.note("heartbeat", "Both pages play classic.mp3 (256 kbps, 44.1 kHz stereo) from the same Pulse server with one webhook at RPM 60 "+
-		"pointing at a receiver on another origin, for %s of playback each, one after the other, in a visible headless Chromium tab. "+
+		"pointing at a receiver on another origin, for %s of playback each, at the same time, in two tabs of one headless Chromium. "+
 		"Playback path of the player in this run: **%s**; of the baseline: %s.", b.o.play, p.path, j.path)
 	b.rep.note("heartbeat", "Send time = performance.now() when the page calls fetch for the POST (a probe wraps window.fetch before the "+
 		"page's scripts run). The schedule of each send is one interval (1 s) of playing time after the previous send, so the error is "+
@@ -80,8 +91,10 @@ func (b *bench) heartbeat(ctx context.Context) error {
 		p.sends, len(p.sendErrs), j.sends, len(j.sendErrs))
 	b.rep.note("heartbeat", "Long tasks: the longest PerformanceObserver 'longtask' entry after play was pressed (the API reports only tasks "+
 		"over 50 ms). During start-up, before play: player %s, baseline %s. Heartbeat positions advanced %.1f s (player) and %.1f s "+
-		"(baseline) of media during the %s: the media really played. Page visibility: %s.",
-		longTask(p.longestStart, -1), longTask(j.longestStart, -1), p.advanced, j.advanced, b.o.play, p.visibility)
+		"(baseline) of media during the %s: the media really played. Page visibility at the end: %s (player), %s (baseline). "+
+		"Gaps more than 50 ms off: %d of %d (player), %d of %d (baseline).",
+		longTask(p.longestStart, -1), longTask(j.longestStart, -1), p.advanced, j.advanced, b.o.play, p.visibility, j.visibility,
+		p.late, len(p.sendErrs), j.late, len(j.sendErrs))
 	return nil
 }
 
@@ -103,7 +116,7 @@ func verdict(ok bool) string {
 }
 
 // playFor opens a page with the probe, presses play and lets it play.
-func (b *bench) playFor(ctx context.Context, url string, d time.Duration) (playRun, error) {
+func (b *bench) playFor(ctx context.Context, url, student string, d time.Duration) (playRun, error) {
 	var run playRun
 	t, err := b.openPlayable(ctx, url)
 	if err != nil {
@@ -114,6 +127,7 @@ func (b *bench) playFor(ctx context.Context, url string, d time.Duration) (playR
 	if err != nil {
 		return run, err
 	}
+	played := time.Now()
 	if err := t.click("play"); err != nil {
 		return run, err
 	}
@@ -129,7 +143,7 @@ func (b *bench) playFor(ctx context.Context, url string, d time.Duration) (playR
 	if err != nil {
 		return run, err
 	}
-	hits := b.hook.take()
+	hits := b.hook.from(student, played)
 
 	var sends []float64
 	for _, s := range pr.Sends {
@@ -164,6 +178,11 @@ func (b *bench) playFor(ctx context.Context, url string, d time.Duration) (playR
 		run.path = "unknown (no AudioContext, media element paused)"
 	}
 	run.visibility = pr.Visibility
+	for _, e := range run.sendErrs {
+		if e > 50 {
+			run.late++
+		}
+	}
 	if run.sends < int(d/time.Second)/2 {
 		return run, fmt.Errorf("only %d sends in %s at RPM 60", run.sends, d)
 	}

@@ -35,11 +35,11 @@ func (b *bench) memory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	player, err := b.playMemory(ctx, b.playerURL(uuid))
+	player, err := b.playMemory(ctx, b.playerURL(uuid), playerStudent)
 	if err != nil {
 		return fmt.Errorf("player: %w", err)
 	}
-	baseline, err := b.playMemory(ctx, b.baselineURL(uuid))
+	baseline, err := b.playMemory(ctx, b.baselineURL(uuid), baselineStudent)
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
@@ -129,8 +129,9 @@ type memRun struct {
 }
 
 // playMemory plays the long media with seeks and samples memory.
-func (b *bench) playMemory(ctx context.Context, url string) (memRun, error) {
+func (b *bench) playMemory(ctx context.Context, url, student string) (memRun, error) {
 	var r memRun
+	start := time.Now()
 	t, err := b.openPlayable(ctx, url)
 	if err != nil {
 		return r, err
@@ -172,7 +173,7 @@ func (b *bench) playMemory(ctx context.Context, url string) (memRun, error) {
 		return r, err
 	}
 	r.wasm = max(pr.PeakWasm, pr.Wasm)
-	for _, h := range b.hook.take() {
+	for _, h := range b.hook.from(student, start) {
 		r.last = max(r.last, h.position)
 	}
 	return r, nil

@@ -44,9 +44,32 @@ func (b *bench) size(ctx context.Context) error {
 		return err
 	}
 	const base = "empty Go wasm"
+	budget := atMost("≤ 700 KB with go-mp3", 700e3)
 	b.rep.add("size", "player.wasm, raw", p.raw, e.raw, fmtKB, base, nil)
 	b.rep.add("size", "player.wasm, gzip -9", p.gz, e.gz, fmtKB, base, nil)
-	b.rep.add("size", "player.wasm, brotli -q 11", p.br, e.br, fmtKB, base, atMost("≤ 700 KB", 700e3))
+	deps, err := b.output(ctx, "env", "GOOS=js", "GOARCH=wasm", "go", "list", "-deps", "./wasm/cmd/player")
+	if err != nil {
+		return err
+	}
+	if strings.Contains(deps, "github.com/hajimehoshi/go-mp3\n") {
+		b.rep.add("size", "player.wasm, brotli -q 11 (go-mp3 inside)", p.br, e.br, fmtKB, base, budget)
+	} else {
+		// Until the player decodes MP3 itself, project what go-mp3 adds.
+		b.rep.add("size", "player.wasm, brotli -q 11 (go-mp3 not linked yet)", p.br, e.br, fmtKB, base, nil)
+		mw, err := b.buildWasm(ctx, "./scripts/bench/mp3wasm", "mp3.wasm")
+		if err != nil {
+			return err
+		}
+		m, err := measure(mw)
+		if err != nil {
+			return err
+		}
+		b.rep.add("size", "player.wasm + go-mp3, brotli -q 11, projected", p.br+m.br-e.br, e.br, fmtKB, base, budget)
+		b.rep.note("size", "**The player does not link go-mp3 yet** (the Web Audio player of issue 5 will): the target is checked on a "+
+			"projection, the player plus what wasm/mp3 (go-mp3 inside) adds to the empty Go wasm: scripts/bench/mp3wasm is %s brotli, "+
+			"%s more than the empty Go wasm. It overestimates a little, since the player already links some of go-mp3's dependencies.",
+			fmtKB(m.br), fmtKB(m.br-e.br))
+	}
 	b.rep.note("size", "Sizes in KB = 1000 bytes. The baseline is a Go wasm whose main only calls syscall/js "+
 		"(scripts/bench/emptywasm), built in this run with the player's flags (-trimpath -ldflags=\"-s -w\"): the floor of any Go player. "+
 		"The player is web/static/player.wasm as `make wasm` built it; the server sends its brotli copy (%s).", fmtKB(fileSize(player+".br")))

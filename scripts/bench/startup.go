@@ -44,14 +44,16 @@ func (b *bench) startup(ctx context.Context) error {
 		{name: "baseline", url: b.baselineURL(b.uuid)},
 		{name: "empty", url: b.emptyURL()},
 	}
-	// One load of each first, not counted: the server's and the browser's
-	// own first-use costs (template parsing, process start) are not the
-	// page's. With the cache on, it also fills the HTTP cache for the
+	// One round first, not counted: the server's and the browser's own
+	// first-use costs (template parsing, process start) are not the
+	// page's, and its load with the cache on fills the HTTP cache for the
 	// repeat visits.
-	for _, warm := range []bool{false, true} {
-		for i := -1; i < b.o.loads; i++ {
-			for j := range pages {
-				p := pages[(i+1+j)%len(pages)]
+	// First and repeat visits alternate, so that the machine's noise
+	// falls on both alike.
+	for i := -1; i < b.o.loads; i++ {
+		for j := range pages {
+			p := pages[(i+1+j)%len(pages)]
+			for _, warm := range []bool{i%2 == 0, i%2 != 0} {
 				lt, err := b.load(ctx, p.url, !warm)
 				if err != nil {
 					return fmt.Errorf("%s page: %w", p.name, err)
@@ -82,9 +84,9 @@ func (b *bench) startup(ctx context.Context) error {
 	b.rep.add("startup", "navigation → pulse:armed, median, repeat visit", median(wp), median(wb), fmtMs, base, nil)
 	b.rep.add("startup", "navigation → pulse:armed, p95, repeat visit", percentile(wp, 0.95), percentile(wb, 0.95), fmtMs, base, nil)
 	b.rep.note("startup", "First visits: %d loads of each page, each in a new tab with the HTTP cache disabled (CDP Network.setCacheDisabled), "+
-		"so the wasm is downloaded and compiled every time. Repeat visits: %d more in new tabs with the cache on, after one visit that filled "+
-		"it (assets are immutable for a year; Chromium may also reuse compiled wasm code). Loads of the player, the baseline and the empty "+
-		"Go wasm are interleaved, after one uncounted load of each. The time is the pulse:armed performance mark's startTime (ms since "+
+		"so the wasm is downloaded and compiled every time. Repeat visits: %d more in new tabs with the cache on, after a visit that filled "+
+		"it (assets are immutable for a year; Chromium may also reuse compiled wasm code). First and repeat visits of the player, the "+
+		"baseline and the empty Go wasm are interleaved, after one uncounted round. The time is the pulse:armed performance mark's startTime (ms since "+
 		"navigation start).", b.o.loads, b.o.loads)
 	b.rep.note("startup", "Baseline: scripts/bench/pages/baseline, plain JavaScript with an <audio> element on another origin of the same "+
 		"run, against the same Pulse server: it fetches the same config, reads ?student=, arms a setInterval heartbeat and marks pulse:armed.")
