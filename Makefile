@@ -19,9 +19,9 @@ run: build
 test:
 	scripts/test.sh
 
-## bench: measure size, start-up, timing and throughput against baselines
+## bench: measure size, start-up, timing and throughput against baselines (BENCH_FLAGS="-only api" for one section)
 bench: build
-	scripts/bench.sh
+	scripts/bench.sh $(BENCH_FLAGS)
 
 ## wasm: build the player wasm (and its precompressed copies) into web/static
 wasm: $(WASM).br

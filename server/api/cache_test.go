@@ -246,42 +246,6 @@ func TestCacheOff(t *testing.T) {
 	assert.Empty(t, c.entries)
 }
 
-// BenchmarkPlayerConfig measures the config route with and without the
-// cache (SQLite on a temporary folder).
-func BenchmarkPlayerConfig(b *testing.B) {
-	for _, ttl := range []time.Duration{-1, DefaultCacheTTL} {
-		name := "cached"
-		if ttl < 0 {
-			name = "uncached"
-		}
-		b.Run(name, func(b *testing.B) {
-			dir := b.TempDir()
-			store, err := sqlite.Open(context.Background(), filepath.Join(dir, "pulse.db"))
-			require.NoError(b, err)
-			defer store.Close()
-			m := &pulse.Media{UUID: pulse.NewUUID(), Title: "x", Type: "audio/mpeg", File: "x.mp3", Peaks: make([]byte, 1000)}
-			require.NoError(b, store.CreateMedia(context.Background(), m))
-			for i := range 5 {
-				w := pulse.NewWebhook()
-				w.URL, w.RequestField, w.ResponseField = fmt.Sprintf("https://lms.example/%d", i), "student", "student_id"
-				require.NoError(b, store.CreateWebhook(context.Background(), w, 0))
-			}
-			s, err := New(Config{MediaDir: dir, CacheTTL: ttl}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			require.NoError(b, err)
-			h := s.Handler()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					rec := httptest.NewRecorder()
-					h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/player/"+m.UUID+"/webhooks", nil))
-					if rec.Code != http.StatusOK {
-						b.Fatal(rec.Code)
-					}
-				}
-			})
-		})
-	}
-}
-
 // The admin API reads media from the store and changes its own copies:
 // the player's cached media keep their peaks, and a rename shows at once.
 func TestPlayerMediaCacheAndAdmin(t *testing.T) {
