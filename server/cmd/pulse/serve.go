@@ -144,8 +144,14 @@ func printURLs(ctx context.Context, env environment, store pulse.Store, base str
 		return err
 	}
 	fmt.Fprintf(env.stdout, "Pulse is listening on %s\n", base)
-	for i := len(media) - 1; i >= 0; i-- {
+	// The oldest few (the demo's, on a fresh start); a large library is
+	// in the admin panel, not in the log.
+	const show = 5
+	for i := len(media) - 1; i >= 0 && i >= len(media)-show; i-- {
 		fmt.Fprintf(env.stdout, "  Player:   %s/v/%s?student=john_doe   (%s)\n", base, media[i].UUID, media[i].Title)
+	}
+	if len(media) > show {
+		fmt.Fprintf(env.stdout, "            … and %d more media: see the admin panel\n", len(media)-show)
 	}
 	if len(media) == 0 {
 		fmt.Fprintln(env.stdout, "  No media yet: upload some in the admin panel, or run `bin/pulse media add FILE` with this server's --data (or --database-url).")
