@@ -91,6 +91,7 @@ func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 		"MediaURL":     cfg.MediaURL,
 		"Config":       cfg,
 		"Duration":     strconv.FormatFloat(m.Duration, 'f', 3, 64),
+		"IsMP3":        m.Type == "audio/mpeg",
 		"DurationText": ui.Clock(m.Duration),
 	})
 }

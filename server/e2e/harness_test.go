@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -232,8 +233,16 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// newBrowser starts a headless Chromium for one test.
+// newBrowser starts a headless Chromium for one test, with sound allowed
+// to start without a click.
 func newBrowser(t testing.TB) context.Context {
+	t.Helper()
+	return newBrowserWith(t, "no-user-gesture-required")
+}
+
+// newBrowserWith starts a headless Chromium with an autoplay policy:
+// "document-user-activation-required" is what browsers do by default.
+func newBrowserWith(t testing.TB, autoplay string) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
@@ -243,7 +252,7 @@ func newBrowser(t testing.TB) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("autoplay-policy", autoplay),
 		chromedp.Flag("mute-audio", true),
 	)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -418,3 +427,27 @@ func (h *hook) dump() string {
 	}
 	return b.String()
 }
+
+// mediaPosition reads the player's position as the viewer sees it: the
+// seek slider, which follows whatever plays (Pulse's MP3 decoder or a
+// media element) on every timeupdate.
+func mediaPosition(t testing.TB, ctx context.Context) float64 {
+	t.Helper()
+	return eval[float64](t, ctx, `document.getElementById("seek").valueAsNumber`)
+}
+
+// mediaPaused reports whether the player shows that it is not playing.
+func mediaPaused(t testing.TB, ctx context.Context) bool {
+	t.Helper()
+	return eval[bool](t, ctx, `document.getElementById("player").dataset.state !== "playing"`)
+}
+
+// setPlaybackRate picks a speed in the player's speed list, as a viewer
+// does.
+func setPlaybackRate(t testing.TB, ctx context.Context, rate string) {
+	t.Helper()
+	eval[bool](t, ctx, `(() => { const r = document.getElementById("rate"); r.value = `+jsQuote(rate)+`;
+		r.dispatchEvent(new Event("change", {bubbles: true})); return r.value === `+jsQuote(rate)+` })()`)
+}
+
+func jsQuote(s string) string { return strconv.Quote(s) }

@@ -107,7 +107,7 @@ func TestScenarioWatchedAfterSeek(t *testing.T) {
 	armed(t, ctx)
 	click(t, ctx, "play")
 	waitFor(t, 10*time.Second, "2 s of playback", func() bool {
-		return eval[float64](t, ctx, `document.getElementById("media").currentTime`) >= 2
+		return mediaPosition(t, ctx) >= 2
 	})
 	seek(t, ctx, 16)
 	waitFor(t, 20*time.Second, "ended", func() bool { return h.count("ended") > 0 })
@@ -172,7 +172,7 @@ func TestScenarioTabClosed(t *testing.T) {
 	click(t, ctx, "play")
 	waitFor(t, 20*time.Second, "two heartbeats", func() bool { return seed.count("heartbeat") >= 2 })
 	time.Sleep(1500 * time.Millisecond)
-	pos := eval[float64](t, ctx, `document.getElementById("media").currentTime`)
+	pos := mediaPosition(t, ctx)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank"))) // the viewer leaves
 	// Unloading fires pagehide, then visibilitychange: one final send,
 	// "leave"; a "hidden" would make the "leave" at its position redundant.
@@ -226,7 +226,7 @@ func TestScenarioHiddenFlushesEveryWebhook(t *testing.T) {
 		last := h.posts()[len(h.posts())-1]
 		assert.InDelta(t, 2.5, num(t, last.Fields["position"]), 1)
 	}
-	assert.False(t, eval[bool](t, ctx, `document.getElementById("media").paused`), "playback goes on while hidden")
+	assert.False(t, mediaPaused(t, ctx), "playback goes on while hidden")
 }
 
 // Scenario 7: two players of the same media and student on one page: only
@@ -343,7 +343,7 @@ func TestDiagnosticMissingCORS(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, heads, "one HEAD probe told CORS from unreachable")
-	assert.False(t, eval[bool](t, ctx, `document.getElementById("media").paused`), "playback goes on")
+	assert.False(t, mediaPaused(t, ctx), "playback goes on")
 }
 
 // Hostile and odd URL parameters arrive byte-exact and are never
@@ -425,9 +425,9 @@ func TestScenarioPlaybackRate(t *testing.T) {
 	armed(t, ctx)
 	click(t, ctx, "play")
 	waitFor(t, 10*time.Second, "a first heartbeat", func() bool { return len(h.posts()) >= 1 })
-	eval[bool](t, ctx, `(document.getElementById("media").playbackRate = 2, true)`)
+	setPlaybackRate(t, ctx, "2")
 	waitFor(t, 15*time.Second, "four more heartbeats", func() bool { return len(h.posts()) >= 5 })
-	eval[bool](t, ctx, `(document.getElementById("media").playbackRate = 1.5, true)`)
+	setPlaybackRate(t, ctx, "1.5")
 	waitFor(t, 15*time.Second, "two more heartbeats", func() bool { return len(h.posts()) >= 7 })
 
 	posts := h.posts()

@@ -40,7 +40,7 @@ func TestSeedScenario(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("play"))))
 	paused := time.Now()
 	waitFor(t, 5*time.Second, "the player to pause", func() bool {
-		return eval[bool](t, ctx, `document.getElementById("media").paused`)
+		return mediaPaused(t, ctx)
 	})
 	fastAtPause := len(fast.heartbeats())
 	slowAtPause := countEvent(slow.heartbeats(), "heartbeat")

@@ -19,12 +19,14 @@ type Element struct {
 func NewElement(el *dom.HTMLMediaElement) *Element {
 	e := &Element{el: el, v: el.Underlying()}
 	for _, ev := range Events {
-		ev := ev
-		el.AddEventListener(string(ev), false, func(dom.Event) {
+		// syscall/js rather than dom's AddEventListener, whose event
+		// wrappers would add every DOM event type to the player's size.
+		e.v.Call("addEventListener", string(ev), js.FuncOf(func(js.Value, []js.Value) any {
 			for _, f := range e.subs {
 				f(ev)
 			}
-		})
+			return nil
+		}))
 	}
 	return e
 }

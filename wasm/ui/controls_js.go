@@ -1,91 +1,287 @@
-// Package ui binds the player page's controls to a media.Media with
-// honnef.co/go/js/dom/v2: the play/pause button (named "Play" or "Pause"
-// for screen readers), the seek slider with its value in words, the time,
-// the status line and the keyboard.
+// Package ui binds the player page's controls to a media.Media: the
+// play/pause button (named "Play" or "Pause" for screen readers), the seek
+// slider with its value in words and the buffered range, the time, volume
+// and mute, the playback rate, full screen for video, the waveform, the
+// keyboard shortcuts, the "click to play" state, resuming where the viewer
+// left off, and the status line.
+//
+// Elements are found and changed with honnef.co/go/js/dom/v2; events are
+// listened to through syscall/js, which keeps dom's event wrappers (and
+// their size) out of the player.
 package ui
 
 import (
 	"math"
 	"strconv"
+	"syscall/js"
+	"time"
 
 	"honnef.co/go/js/dom/v2"
 
 	"github.com/pulsehq/pulse/wasm/media"
 )
 
-// Controls is the bound player UI.
-type Controls struct {
-	m        media.Media
-	root     *dom.BasicHTMLElement
-	play     *dom.HTMLButtonElement
-	seek     *dom.HTMLInputElement
-	time     dom.Element
-	status   dom.Element
-	dragging bool
+// Config is what Bind needs besides the page.
+type Config struct {
+	UUID    string  // the media, for remembering where it was left
+	Video   bool    // the media has pictures: full screen, no waveform
+	Options Options // from the player URL
 }
 
-// Bind finds the controls in doc (ids player, play, seek, time, status) and
-// connects them to m.
-func Bind(doc dom.Document, m media.Media) *Controls {
-	c := &Controls{
-		m:      m,
-		root:   doc.GetElementByID("player").(dom.HTMLElement).(*dom.BasicHTMLElement),
-		play:   doc.GetElementByID("play").(*dom.HTMLButtonElement),
-		seek:   doc.GetElementByID("seek").(*dom.HTMLInputElement),
-		time:   doc.GetElementByID("time"),
-		status: doc.GetElementByID("status"),
+// Controls is the bound player UI.
+type Controls struct {
+	m      media.Media
+	cfg    Config
+	root   dom.Element
+	play   dom.Element
+	seek   dom.Element
+	time   dom.Element
+	status dom.Element
+	mute   dom.Element
+	volume dom.Element
+	rate   dom.Element
+	full   dom.Element
+	over   dom.Element
+	resume dom.Element
+	wave   *Wave
+
+	dragging  bool
+	lastSaved time.Time
+	unlocked  bool
+	notice    string // shown when there is no other message
+}
+
+// byID returns the element with the id, nil when the page has none.
+func byID(doc dom.Document, id string) dom.Element {
+	e := doc.GetElementByID(id)
+	if e == nil || !e.Underlying().Truthy() {
+		return nil
 	}
-	c.play.AddEventListener("click", false, func(dom.Event) { c.Toggle() })
-	c.seek.AddEventListener("input", false, func(dom.Event) {
+	return e
+}
+
+// on listens to a DOM event with a Go function that must not block.
+func on(e dom.Element, event string, f func(ev js.Value)) {
+	if e == nil {
+		return
+	}
+	e.Underlying().Call("addEventListener", event, js.FuncOf(func(_ js.Value, args []js.Value) any {
+		f(args[0])
+		return nil
+	}))
+}
+
+func prop(e dom.Element, name string) js.Value { return e.Underlying().Get(name) }
+
+func setProp(e dom.Element, name string, v any) {
+	if e != nil {
+		e.Underlying().Set(name, v)
+	}
+}
+
+// Bind finds the controls in doc (ids player, play, seek, time, status,
+// mute, volume, rate, fullscreen, wave, overlay, resume) and connects
+// them to m. Controls the page lacks are left out.
+func Bind(doc dom.Document, m media.Media, cfg Config) *Controls {
+	c := &Controls{
+		m: m, cfg: cfg,
+		root: byID(doc, "player"), play: byID(doc, "play"), seek: byID(doc, "seek"), time: byID(doc, "time"),
+		status: byID(doc, "status"), mute: byID(doc, "mute"), volume: byID(doc, "volume"), rate: byID(doc, "rate"),
+		full: byID(doc, "fullscreen"), over: byID(doc, "overlay"), resume: byID(doc, "resume"),
+	}
+	if w := byID(doc, "wave"); w != nil && !cfg.Video {
+		c.wave = NewWave(w.Underlying(), func(frac float64) {
+			if d := m.Duration(); d > 0 && !math.IsInf(d, 0) {
+				m.Seek(frac * d)
+			}
+		})
+	}
+	on(c.play, "click", func(js.Value) { c.Toggle() })
+	on(c.over, "click", func(js.Value) { c.Toggle() })
+	on(c.seek, "input", func(js.Value) {
 		c.dragging = true
-		v := c.seek.ValueAsNumber()
+		v := prop(c.seek, "valueAsNumber").Float()
 		c.showTime(v)
 		m.Seek(v)
 	})
-	c.seek.AddEventListener("change", false, func(dom.Event) { c.dragging = false })
-	doc.AddEventListener("keydown", false, c.key)
+	on(c.seek, "change", func(js.Value) { c.dragging = false })
+	on(c.mute, "click", func(js.Value) { m.SetMuted(!m.Muted()) })
+	on(c.volume, "input", func(js.Value) {
+		m.SetVolume(prop(c.volume, "valueAsNumber").Float())
+		if m.Muted() {
+			m.SetMuted(false)
+		}
+	})
+	on(c.rate, "change", func(js.Value) {
+		if r, err := strconv.ParseFloat(prop(c.rate, "value").String(), 64); err == nil {
+			m.SetRate(r)
+		}
+	})
+	on(c.full, "click", func(js.Value) { c.fullscreen() })
+	docEl := dom.WrapElement(doc.Underlying().Get("documentElement"))
+	on(docEl, "keydown", c.key)
+	// Browsers start sound only from a click or key: the first one
+	// anywhere starts the audio context, so that playing later works.
+	on(docEl, "pointerdown", func(js.Value) { c.unlock() })
+	js.Global().Call("addEventListener", "pagehide", js.FuncOf(func(js.Value, []js.Value) any {
+		c.save(true)
+		return nil
+	}))
+	js.Global().Call("addEventListener", "resize", js.FuncOf(func(js.Value, []js.Value) any {
+		c.draw()
+		return nil
+	}))
 	m.On(c.update)
-	c.play.SetDisabled(false)
-	c.seek.SetDisabled(false)
+
+	for _, e := range []dom.Element{c.play, c.seek, c.mute, c.volume, c.rate, c.full} {
+		setProp(e, "disabled", false)
+	}
 	c.root.SetAttribute("data-state", "paused")
 	c.showDuration()
+	c.showVolume()
+	c.start()
 	return c
+}
+
+// start applies the URL options: muted, the start time or the offer to
+// resume, and autoplay.
+func (c *Controls) start() {
+	o := c.cfg.Options
+	if o.Muted {
+		c.m.SetMuted(true)
+	}
+	switch {
+	case o.Start > 0:
+		c.m.Seek(o.Start)
+		c.showTime(o.Start)
+	default:
+		c.offerResume()
+	}
+	if o.Autoplay {
+		go func() {
+			if err := c.m.Play(); err != nil {
+				c.refused(err)
+			}
+		}()
+	}
 }
 
 // Toggle plays or pauses. Play waits for the browser's answer, so it runs
 // on a goroutine, never inside the click callback.
 func (c *Controls) Toggle() {
+	c.unlock()
 	if !c.m.Paused() {
 		c.m.Pause()
 		return
 	}
+	c.hideResume()
 	go func() {
 		if err := c.m.Play(); err != nil {
-			c.Status("Playback did not start (" + err.Error() + "). Press play to try again.")
+			c.refused(err)
 		}
 	}()
 }
 
-// Status shows a message to the viewer ("" clears it).
-func (c *Controls) Status(msg string) { c.status.SetTextContent(msg) }
-
-func (c *Controls) key(e dom.Event) {
-	ke, ok := e.(*dom.KeyboardEvent)
-	if !ok || ke.CtrlKey() || ke.MetaKey() || ke.AltKey() {
+// refused shows why playback did not start: the autoplay policy gets the
+// "click to play" state, anything else a message.
+func (c *Controls) refused(err error) {
+	if c.m.Err() != nil {
+		return // the media failed: update shows why
+	}
+	if isNotAllowed(err) && c.over != nil {
+		c.root.SetAttribute("data-state", "blocked")
+		c.over.RemoveAttribute("hidden")
+		c.Status("")
 		return
 	}
-	target := ""
-	if t := ke.Target(); t != nil {
-		target = t.TagName()
+	c.Status("Playback did not start (" + err.Error() + "). Press play to try again.")
+}
+
+func isNotAllowed(err error) bool {
+	s := err.Error()
+	return len(s) >= 15 && s[:15] == "NotAllowedError"
+}
+
+// unlock starts the audio context of media that has one, inside the
+// viewer's gesture.
+func (c *Controls) unlock() {
+	if c.unlocked {
+		return
 	}
-	switch ke.Key() {
-	case " ", "k":
-		// A focused button already clicks itself on space.
-		if target == "BUTTON" && ke.Key() == " " {
-			return
-		}
-		ke.PreventDefault()
+	if u, ok := c.m.(interface{ Unlock() }); ok {
+		c.unlocked = true
+		u.Unlock()
+	}
+}
+
+// Status shows a message to the viewer; "" clears it, and shows the
+// notice, if any, again.
+func (c *Controls) Status(msg string) {
+	if msg == "" {
+		msg = c.notice
+	}
+	if c.status != nil {
+		c.status.SetTextContent(msg)
+	}
+}
+
+// Notice shows a lasting message, such as a file that is cut short.
+func (c *Controls) Notice(msg string) {
+	c.notice = msg
+	c.Status(msg)
+}
+
+func (c *Controls) key(e js.Value) {
+	if e.Get("ctrlKey").Bool() || e.Get("metaKey").Bool() || e.Get("altKey").Bool() {
+		return
+	}
+	c.unlock()
+	key := e.Get("key").String()
+	act := KeyAction(key, c.cfg.Video)
+	if act == NoAction {
+		return
+	}
+	tag, id := "", ""
+	if t := e.Get("target"); t.Truthy() && t.Get("tagName").Type() == js.TypeString {
+		tag, id = t.Get("tagName").String(), t.Get("id").String()
+	}
+	switch {
+	case key == " " && (tag == "BUTTON" || tag == "SELECT"):
+		return // a focused button clicks itself on space
+	case (act == Back5 || act == Forward5) && (id == "volume" || tag == "SELECT"):
+		return // the arrows move the volume slider and the rate list
+	}
+	e.Call("preventDefault")
+	m := c.m
+	switch act {
+	case TogglePlay:
 		c.Toggle()
+	case Back10, Forward10, Back5, Forward5:
+		delta := map[Action]float64{Back10: -10, Forward10: 10, Back5: -5, Forward5: 5}[act]
+		m.Seek(Jump(m.Position(), delta, m.Duration()))
+	case ToggleMute:
+		m.SetMuted(!m.Muted())
+	case Fullscreen:
+		c.fullscreen()
+	}
+}
+
+// fullscreen enters or leaves full screen with the whole player
+// (https://developer.mozilla.org/docs/Web/API/Fullscreen_API).
+func (c *Controls) fullscreen() {
+	doc := js.Global().Get("document")
+	if doc.Get("fullscreenElement").Truthy() {
+		doc.Call("exitFullscreen")
+		return
+	}
+	if el := c.root.Underlying(); el.Get("requestFullscreen").Truthy() {
+		p := el.Call("requestFullscreen")
+		if p.Truthy() {
+			p.Call("catch", js.FuncOf(func(js.Value, []js.Value) any {
+				c.Status("Full screen is not allowed here (the embedding page must allow it: allow=\"fullscreen\").")
+				return nil
+			}))
+		}
 	}
 }
 
@@ -95,25 +291,76 @@ func (c *Controls) update(ev media.Event) {
 		c.Status("")
 		c.root.SetAttribute("data-state", "playing")
 		c.play.SetAttribute("aria-label", "Pause")
+		if c.over != nil {
+			c.over.SetAttribute("hidden", "")
+		}
+		c.hideResume()
 	case media.Pause, media.Ended:
 		c.root.SetAttribute("data-state", "paused")
 		c.play.SetAttribute("aria-label", "Play")
+		c.save(true)
 	case media.Waiting:
 		c.root.SetAttribute("data-buffering", "true")
-	case media.TimeUpdate, media.Seeked:
-		c.root.RemoveAttribute("data-buffering")
+	case media.TimeUpdate, media.Seeked, media.Seeking:
+		if ev != media.Seeking {
+			c.root.RemoveAttribute("data-buffering")
+		}
 		if !c.dragging {
 			pos := c.m.Position()
-			c.seek.SetValue(strconv.FormatFloat(pos, 'f', 3, 64))
+			setProp(c.seek, "value", strconv.FormatFloat(pos, 'f', 3, 64))
 			c.showTime(pos)
 		}
+		c.save(false)
+		c.draw()
 	case media.DurationChange:
 		c.showDuration()
+		if cs, ok := c.m.(interface{ CutShort() bool }); ok && cs.CutShort() {
+			c.Notice("This recording is cut short: it ends at " + Clock(c.m.Duration()) + ".")
+		}
+	case media.Progress:
+		c.draw()
+	case media.VolumeChange:
+		c.showVolume()
+	case media.RateChange:
+		setProp(c.rate, "value", strconv.FormatFloat(c.m.Rate(), 'f', -1, 64))
 	case media.Error:
 		c.root.SetAttribute("data-state", "error")
+		if c.over != nil {
+			c.over.SetAttribute("hidden", "")
+		}
 		if err := c.m.Err(); err != nil {
 			c.Status("This media cannot be played: " + err.Error() + ".")
 		}
+	}
+}
+
+// SetPeaks gives the waveform its peaks (0–255 each).
+func (c *Controls) SetPeaks(p []byte) {
+	if c.wave != nil {
+		c.wave.SetPeaks(p)
+		c.draw()
+	}
+}
+
+// HasPeaks reports whether the waveform has peaks to draw.
+func (c *Controls) HasPeaks() bool { return c.wave != nil && c.wave.HasPeaks() }
+
+func (c *Controls) draw() {
+	d := c.m.Duration()
+	played, buffered := 0.0, 0.0
+	if d > 0 && !math.IsInf(d, 0) {
+		played = min(c.m.Position()/d, 1)
+		for _, r := range c.m.Buffered() {
+			buffered = max(buffered, min(r.End/d, 1))
+		}
+	}
+	if c.seek != nil {
+		st := prop(c.seek, "style")
+		st.Call("setProperty", "--played", strconv.FormatFloat(played*100, 'f', 2, 64)+"%")
+		st.Call("setProperty", "--buffered", strconv.FormatFloat(buffered*100, 'f', 2, 64)+"%")
+	}
+	if c.wave != nil {
+		c.wave.Draw(played, buffered)
 	}
 }
 
@@ -122,6 +369,7 @@ func (c *Controls) showDuration() {
 		c.seek.SetAttribute("max", strconv.FormatFloat(d, 'f', 3, 64))
 	}
 	c.showTime(c.m.Position())
+	c.draw()
 }
 
 func (c *Controls) showTime(pos float64) {
@@ -133,6 +381,107 @@ func (c *Controls) showTime(pos float64) {
 	if math.IsInf(d, 1) {
 		total = "live"
 	}
-	c.time.SetTextContent(Clock(pos) + " / " + total)
+	if c.time != nil {
+		c.time.SetTextContent(Clock(pos) + " / " + total)
+	}
 	c.seek.SetAttribute("aria-valuetext", Clock(pos)+" of "+total)
 }
+
+func (c *Controls) showVolume() {
+	muted := c.m.Muted() || c.m.Volume() == 0
+	if c.mute != nil {
+		c.mute.SetAttribute("aria-pressed", strconv.FormatBool(c.m.Muted()))
+		c.mute.SetAttribute("aria-label", map[bool]string{false: "Mute", true: "Unmute"}[c.m.Muted()])
+		c.root.SetAttribute("data-muted", strconv.FormatBool(muted))
+	}
+	setProp(c.volume, "value", strconv.FormatFloat(c.m.Volume(), 'f', 2, 64))
+}
+
+// --- Resume ------------------------------------------------------------
+
+// storage returns localStorage, or undefined where the browser refuses it
+// (a sandboxed iframe, storage turned off): resuming is then unavailable.
+func storage() (s js.Value) {
+	defer func() {
+		if recover() != nil {
+			s = js.Undefined()
+		}
+	}()
+	return js.Global().Get("localStorage")
+}
+
+func (c *Controls) resumeKey() string { return "pulse:position:" + c.cfg.UUID }
+
+// save remembers the position, every few seconds while playing and at
+// once when asked; at the end it forgets it.
+func (c *Controls) save(now bool) {
+	if c.cfg.UUID == "" || (!now && time.Since(c.lastSaved) < 5*time.Second) {
+		return
+	}
+	c.lastSaved = time.Now()
+	st := storage()
+	if !st.Truthy() {
+		return
+	}
+	defer func() { recover() }() // quota full, storage revoked: nothing to do
+	if c.m.Ended() || !OfferResume(c.m.Position(), c.m.Duration()) {
+		st.Call("removeItem", c.resumeKey())
+		return
+	}
+	st.Call("setItem", c.resumeKey(), strconv.FormatFloat(c.m.Position(), 'f', 1, 64))
+}
+
+// offerResume shows "Resume from m:ss" when this browser left the media
+// part way through.
+func (c *Controls) offerResume() {
+	st := storage()
+	if c.resume == nil || c.cfg.UUID == "" || !st.Truthy() {
+		return
+	}
+	v, err := tryCall(st, "getItem", c.resumeKey())
+	if err != nil || v.Type() != js.TypeString {
+		return
+	}
+	at, perr := strconv.ParseFloat(v.String(), 64)
+	if perr != nil || !OfferResume(at, c.m.Duration()) {
+		return
+	}
+	root := c.resume.Underlying()
+	root.Call("querySelector", ".resume-text").Set("textContent", "Resume from "+Clock(at)+"?")
+	yes, no := root.Call("querySelector", ".resume-yes"), root.Call("querySelector", ".resume-no")
+	yes.Call("addEventListener", "click", js.FuncOf(func(js.Value, []js.Value) any {
+		c.m.Seek(at)
+		c.Toggle()
+		return nil
+	}))
+	no.Call("addEventListener", "click", js.FuncOf(func(js.Value, []js.Value) any {
+		c.hideResume()
+		if st := storage(); st.Truthy() {
+			tryCall(st, "removeItem", c.resumeKey())
+		}
+		return nil
+	}))
+	c.resume.RemoveAttribute("hidden")
+}
+
+func (c *Controls) hideResume() {
+	if c.resume != nil {
+		c.resume.SetAttribute("hidden", "")
+	}
+}
+
+// tryCall calls a method that may throw, such as Storage's.
+func tryCall(v js.Value, method string, args ...any) (r js.Value, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errThrown
+		}
+	}()
+	return v.Call(method, args...), nil
+}
+
+type thrown struct{}
+
+func (thrown) Error() string { return "ui: the browser threw an exception" }
+
+var errThrown error = thrown{}

@@ -1,6 +1,7 @@
 // Command player is the Pulse player, compiled to WebAssembly. It only
-// wires parts together: the page's media element and controls, the webhook
-// config from the server, the heartbeat engine and the browser's network.
+// wires parts together: what plays (Pulse's own MP3 decoder through Web
+// Audio, or the page's media element), the controls, the webhook config
+// from the server, the heartbeat engine and the browser's network.
 package main
 
 import (
@@ -31,21 +32,71 @@ func main() {
 		doc.GetElementByID("status").SetTextContent("The player could not start: " + err.Error())
 		return
 	}
-	el := mediaElement(doc.GetElementByID("media"))
-	m := media.NewElement(el)
-	ui.Bind(doc, m)
 	query := heartbeat.ParseQuery(js.Global().Get("location").Get("search").String())
+	opts := ui.ParseOptions(query)
+	var controls *ui.Controls
+	m := newMedia(doc, page, opts, func(p []byte) { controls.SetPeaks(p) })
+	controls = ui.Bind(doc, m, ui.Config{UUID: page.uuid, Video: strings.HasPrefix(page.mediaType, "video/"), Options: opts})
+	if page.peaksURL != "" {
+		go loadPeaks(controls, page.peaksURL)
+	}
 	origin, _ := query.Get("origin")
 	embed.Start(m, embed.Info{UUID: page.uuid, Session: page.session, OriginParam: origin})
 	go arm(page, m, query)
 	select {} // the player lives as long as the page
 }
 
+// newMedia picks what plays: MP3 through Pulse's decoder where the
+// browser has Web Audio (unless the URL asks for engine=element), anything
+// else with the page's media element. peaks receives the waveform the
+// decoder computes, for media the server has none for.
+func newMedia(doc dom.Document, p page, opts ui.Options, peaks func([]byte)) media.Media {
+	if p.mediaType == "audio/mpeg" && !opts.Element && media.SupportsMP3() {
+		mo := media.MP3Options{Duration: p.duration, Loop: opts.Loop}
+		if p.peaksURL == "" {
+			mo.Peaks = peaks
+		}
+		return media.NewMP3(p.mediaURL, mo)
+	}
+	el := mediaElement(doc.GetElementByID("media"))
+	if el.GetAttribute("src") == "" {
+		el.SetAttribute("preload", "metadata")
+		el.SetAttribute("src", p.mediaURL)
+	}
+	if opts.Loop {
+		el.SetAttribute("loop", "")
+	}
+	return media.NewElement(el)
+}
+
+// loadPeaks fetches the waveform the server computed at import.
+func loadPeaks(c *ui.Controls, url string) {
+	v, err := browser.FetchJSON(url, configTimeout)
+	if err != nil {
+		browser.Warn("waveform unavailable (" + err.Error() + ")")
+		return
+	}
+	list := v.Get("peaks")
+	if list.Type() != js.TypeObject || !js.Global().Get("Array").Call("isArray", list).Bool() {
+		return
+	}
+	peaks := make([]byte, min(list.Length(), 100000))
+	for i := range peaks {
+		if p := list.Index(i); p.Type() == js.TypeNumber {
+			peaks[i] = byte(min(max(p.Int(), 0), 255))
+		}
+	}
+	c.SetPeaks(peaks)
+}
+
 // page is what the server put in the page's #pulse-config.
 type page struct {
-	uuid, configURL string
-	token, session  string // the page token and its sid (PROTOCOL.md §5)
-	linkVerified    bool   // opened with a verified signed link
+	uuid, configURL     string
+	mediaURL, mediaType string
+	peaksURL            string
+	duration            float64 // measured at import; 0 when unknown
+	token, session      string  // the page token and its sid (PROTOCOL.md §5)
+	linkVerified        bool    // opened with a verified signed link
 }
 
 func pageConfig(doc dom.Document) (page, error) {
@@ -58,12 +109,16 @@ func pageConfig(doc dom.Document) (page, error) {
 		return page{}, errString("bad #pulse-config: " + err.Error())
 	}
 	p := page{uuid: str(v, "uuid"), configURL: str(v, "config_url"), token: str(v, "token"), session: str(v, "session"),
+		mediaURL: str(v, "media_url"), mediaType: str(v, "type"), peaksURL: str(v, "peaks_url"),
 		linkVerified: v.Get("lv").Type() == js.TypeBoolean && v.Get("lv").Bool()}
+	if d := v.Get("duration"); d.Type() == js.TypeNumber {
+		p.duration = d.Float()
+	}
 	if p.session == "" {
 		p.session = newSession() // no token: a session of our own
 	}
-	if p.uuid == "" || p.configURL == "" {
-		return page{}, errString("#pulse-config lacks uuid or config_url")
+	if p.uuid == "" || p.configURL == "" || p.mediaURL == "" {
+		return page{}, errString("#pulse-config lacks uuid, config_url or media_url")
 	}
 	return p, nil
 }

@@ -1,0 +1,88 @@
+package ui
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/pulsehq/pulse/wasm/heartbeat"
+)
+
+func TestParseTime(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"90", 90, true}, {"90.5", 90.5, true}, {"0", 0, true}, {" 12 ", 12, true},
+		{"1:30", 90, true}, {"1:02:03", 3723, true}, {"0:05.5", 5.5, true},
+		{"1m30s", 90, true}, {"2h", 7200, true}, {"45s", 45, true}, {"1h1m1s", 3661, true}, {"1M", 60, true},
+		{"", 0, false}, {"-5", 0, false}, {"abc", 0, false}, {"1:75", 0, false}, {"1:2:3:4", 0, false},
+		{"NaN", 0, false}, {"Inf", 0, false}, {"1e9", 0, false}, {"1x", 0, false}, {"5s1m", 0, false},
+		{"99999999", 0, false}, {"1.5:30", 0, false}, {"<script>", 0, false}, {"1m-5s", 0, false},
+	} {
+		got, ok := ParseTime(tc.in)
+		assert.Equal(t, tc.ok, ok, "ParseTime(%q) ok", tc.in)
+		assert.Equal(t, tc.want, got, "ParseTime(%q)", tc.in)
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		want  Options
+	}{
+		{"", Options{}},
+		{"?student=john_doe", Options{}},
+		{"?t=90&autoplay=1&muted=1&loop=1", Options{Start: 90, Autoplay: true, Muted: true, Loop: true}},
+		{"?t=1:30&autoplay=true", Options{Start: 90, Autoplay: true}},
+		{"?autoplay=0&muted=false&loop=no", Options{}},
+		{"?autoplay", Options{Autoplay: true}},
+		{"?t=junk&t=30", Options{}},
+		{"?engine=element", Options{Element: true}},
+		{"?engine=other", Options{}},
+	} {
+		assert.Equal(t, tc.want, ParseOptions(heartbeat.ParseQuery(tc.query)), "ParseOptions(%q)", tc.query)
+	}
+}
+
+func TestKeyAction(t *testing.T) {
+	for _, tc := range []struct {
+		key   string
+		video bool
+		want  Action
+	}{
+		{" ", false, TogglePlay}, {"k", false, TogglePlay}, {"K", false, TogglePlay},
+		{"j", false, Back10}, {"l", false, Forward10}, {"ArrowLeft", false, Back5}, {"ArrowRight", false, Forward5},
+		{"m", false, ToggleMute}, {"f", true, Fullscreen}, {"f", false, NoAction},
+		{"a", false, NoAction}, {"Enter", false, NoAction}, {"ArrowUp", false, NoAction},
+	} {
+		assert.Equal(t, tc.want, KeyAction(tc.key, tc.video), "KeyAction(%q, %v)", tc.key, tc.video)
+	}
+}
+
+func TestJump(t *testing.T) {
+	assert.Equal(t, 15.0, Jump(5, 10, 100))
+	assert.Equal(t, 0.0, Jump(3, -5, 100))
+	assert.Equal(t, 100.0, Jump(95, 10, 100))
+	assert.Equal(t, 105.0, Jump(95, 10, math.NaN()), "unknown duration: no upper bound")
+	assert.Equal(t, 105.0, Jump(95, 10, math.Inf(1)))
+}
+
+func TestOfferResume(t *testing.T) {
+	assert.False(t, OfferResume(0, 100))
+	assert.False(t, OfferResume(4, 100), "the first seconds: start over")
+	assert.True(t, OfferResume(30, 100))
+	assert.False(t, OfferResume(96, 100), "near the end: start over")
+	assert.True(t, OfferResume(30, math.NaN()))
+	assert.False(t, OfferResume(math.NaN(), 100))
+}
+
+func TestBars(t *testing.T) {
+	assert.Nil(t, Bars(nil, 10))
+	assert.Nil(t, Bars([]byte{1}, 0))
+	assert.Equal(t, []float64{1, 0.2}, Bars([]byte{255, 0, 51, 51}, 2), "the loudest of each share")
+	assert.Equal(t, []float64{1, 1, 0, 0}, Bars([]byte{255, 0}, 4), "wider than the peaks: each peak repeats")
+	assert.Len(t, Bars(make([]byte, 1000), 333), 333)
+}
