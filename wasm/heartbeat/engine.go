@@ -391,9 +391,13 @@ func (e *Engine) dispatch(now time.Time, h *hook, p *payload, beacon bool) Send 
 	}
 	h.lastSend = now
 	h.hiddenSent = ""
-	// Any send restarts the clock; so did queueing, which keeps a due
-	// heartbeat from being queued again while it waits.
-	h.acc, h.since = 0, now
+	// A payload's first try restarts the clock (so did queueing, which keeps
+	// a due heartbeat from being queued again while it waits). A retry does
+	// not: the heartbeats of a failing endpoint stay 60/rpm s apart, and the
+	// next one replaces a retry still waiting (PROTOCOL.md §4).
+	if p.attempt == 0 {
+		h.acc, h.since = 0, now
+	}
 	return Send{
 		Webhook: h.cfg.ID,
 		URL:     h.cfg.URL,

@@ -2,6 +2,7 @@ package heartbeat
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"testing"
@@ -510,3 +511,43 @@ func TestLeaveAfterHiddenSkipped(t *testing.T) {
 }
 
 func posInf() float64 { return math.Inf(1) }
+
+// A failing endpoint gets its heartbeats on the heartbeat clock: retries do
+// not restart it, and backoff (1 s, 2 s, 4 s) fits between two heartbeats.
+// With jitter the third retry would come after the next heartbeat is due:
+// the newer payload replaces it.
+func TestRetriesKeepTheHeartbeatClock(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		jitter float64
+		want   []string
+	}{
+		{"no jitter", 0, []string{
+			"heartbeat@10#0", "heartbeat@11#1", "heartbeat@13#2", "heartbeat@17#3",
+			"heartbeat@20#0", "heartbeat@21#1", "heartbeat@23#2", "heartbeat@27#3",
+			"heartbeat@30#0", "heartbeat@31#1", "heartbeat@33#2", "heartbeat@37#3",
+			"heartbeat@40#0"}},
+		// Retries after 1.495 s and 2.99 s; the third would wait 5.98 s, to
+		// 20.465 s, but the heartbeat due at 20 s replaces it.
+		{"jitter", 0.99, []string{
+			"heartbeat@10#0", "heartbeat@11.495#1", "heartbeat@14.485#2",
+			"heartbeat@20#0", "heartbeat@21.495#1", "heartbeat@24.485#2",
+			"heartbeat@30#0", "heartbeat@31.495#1", "heartbeat@34.485#2",
+			"heartbeat@40#0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, 600, "", webhook("w", 6, false))
+			if tc.jitter != 0 {
+				s.e.jitter = func() float64 { return tc.jitter }
+			}
+			s.respond = func(Send) Result { return Result{Status: 500} }
+			s.play()
+			s.run(sec(40.5))
+			var got []string
+			for _, f := range s.sent {
+				got = append(got, fmt.Sprintf("%s@%s#%d", f.Event, FormatSeconds(f.at.Seconds()), f.Attempt))
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
