@@ -366,25 +366,6 @@ func TestDelivery(t *testing.T) {
 	}
 }
 
-func TestBackoffCappedAtIntervalWithJitter(t *testing.T) {
-	s := newSim(t, 600, "", webhook("w", 20, false)) // interval 3 s
-	s.e.jitter = func() float64 { return 0.99 }
-	s.respond = func(Send) Result { return Result{Status: 503} }
-	s.play()
-	s.run(sec(3.1))
-	require.Len(t, s.sent, 1)
-	s.run(sec(10))
-	// Retry 1 after 1.495 s; retry 2 after min(2.99, 3) s, which a new
-	// heartbeat due 3 s after the first replaces instead.
-	var gaps []time.Duration
-	for i := 1; i < len(s.sent); i++ {
-		gaps = append(gaps, s.sent[i].at-s.sent[i-1].at)
-		assert.GreaterOrEqual(t, gaps[i-1], time.Second, "never a tight loop")
-		assert.LessOrEqual(t, gaps[i-1], 3*time.Second, "capped at the interval")
-	}
-	assert.Equal(t, sec(1.495), gaps[0])
-}
-
 func TestNewerPayloadReplacesWaitingRetry(t *testing.T) {
 	s := newSim(t, 600, "", webhook("w", 6, true))
 	fail := true
@@ -550,4 +531,48 @@ func TestRetriesKeepTheHeartbeatClock(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// Seed mode flushes the last position on pause, as a heartbeat, when the last
+// heartbeat is more than a second older than it (PROTOCOL.md §4).
+func TestSeedModeFlushOnPause(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pauseAt float64
+		want    []string
+		lastPos string
+	}{
+		{"pause at 15", 15, []string{"heartbeat@10", "heartbeat@15"}, "15"},
+		{"pause within a second of a heartbeat", 10.5, []string{"heartbeat@10"}, "10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, 600, "student=john_doe", webhook("w", 6, false))
+			s.play()
+			s.run(sec(tc.pauseAt))
+			s.pause()
+			s.run(sec(60))
+			require.Equal(t, tc.want, s.events(""), "nothing more while paused\n%s", s.dump())
+			last := s.sent[len(s.sent)-1]
+			assert.Equal(t, []Field{{"uuid", "uuid-1234"}, {"position", tc.lastPos}, {"student_id", "john_doe"}}, last.Fields)
+		})
+	}
+}
+
+// Backoff is capped at the interval: at RPM 60 (1 s) with the largest
+// jitter, retries come 1 s apart, not 1.495, 2.99 and 5.98 s. The media is
+// paused right after the failed heartbeat, so no newer heartbeat replaces
+// the retries and their timing shows.
+func TestBackoffCappedAtInterval(t *testing.T) {
+	s := newSim(t, 600, "", webhook("w", 60, false))
+	s.e.jitter = func() float64 { return 0.99 }
+	s.respond = func(Send) Result { return Result{Status: 503} }
+	s.play()
+	s.run(sec(1.2))
+	s.pause() // within a second of the heartbeat: no seed-mode flush
+	s.run(sec(30))
+	var got []string
+	for _, f := range s.sent {
+		got = append(got, fmt.Sprintf("%s@%s#%d", f.Event, FormatSeconds(f.at.Seconds()), f.Attempt))
+	}
+	assert.Equal(t, []string{"heartbeat@1#0", "heartbeat@2#1", "heartbeat@3#2", "heartbeat@4#3"}, got)
 }
