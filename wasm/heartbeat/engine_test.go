@@ -84,9 +84,11 @@ func TestScenarioPauseResume(t *testing.T) {
 	s.run(sec(200))
 	assert.Equal(t, []string{"play@0", "heartbeat@10", "heartbeat@20", "heartbeat@30", "pause@31",
 		"play@90", "heartbeat@100", "heartbeat@110", "ended@120"}, s.events(""), "nothing after ended")
+	// The tab closed long after the end: nothing was watched since "ended"
+	// arrived at position 60, so nothing more goes out.
 	s.hide()
 	s.leave()
-	assert.Equal(t, "leave@200", s.events("")[len(s.events(""))-1], "leave after ended still says goodbye")
+	assert.Equal(t, "ended@120", s.events("")[len(s.events(""))-1], "nothing after ended, not even leave\n%s", s.dump())
 }
 
 // Scenario 3: seeks during playback restart the clock, never add one.
@@ -267,7 +269,10 @@ func TestScenarioStudentInEverySend(t *testing.T) {
 	s.play()
 	s.run(sec(15))
 	s.hide()
-	s.run(sec(60))
+	s.run(sec(60)) // plays on to the end
+	s.seek(10)
+	s.play()
+	s.run(sec(65))
 	s.leave()
 	kinds := map[Event]bool{}
 	for _, f := range s.sent {
@@ -472,23 +477,72 @@ func TestBeaconRefusedGoesOnceByFetch(t *testing.T) {
 	assert.Equal(t, []string{"fetch w hidden@7s pos=5"}, fetches, "one fetch, no retry loop")
 }
 
-func TestLeaveAfterHiddenSkipped(t *testing.T) {
-	s := newSim(t, 600, "", webhook("w", 6, true))
-	s.play()
-	s.run(sec(12))
-	s.pause()
-	s.run(sec(20))
-	s.hide() // paused, nothing waiting: nothing to send
-	s.leave()
-	assert.Equal(t, []string{"play@0", "heartbeat@10", "pause@12", "leave@20"}, s.events(""))
-
-	s = newSim(t, 600, "", webhook("w", 6, true))
-	s.play()
-	s.run(sec(12))
-	s.hide()
-	s.run(sec(15)) // audio plays on in the background
-	s.leave()
-	assert.Equal(t, []string{"play@0", "heartbeat@10", "hidden@12", "leave@15"}, s.events(""), "a later position is not skipped")
+// A final send that would tell nothing new is skipped: a "leave" or
+// "hidden" at the position of the last send, when that send arrived. The
+// final position is never lost: a send in flight or failed does not count.
+func TestFinalSendWithNothingNewSkipped(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		dur     float64
+		latency time.Duration
+		respond func(Send) Result
+		script  func(s *sim)
+		want    []string
+	}{
+		{"paused, the pause arrived", 600, 0, nil, func(s *sim) {
+			s.play()
+			s.run(sec(12))
+			s.pause()
+			s.run(sec(20))
+			s.hide() // paused, nothing waiting: nothing to send
+			s.leave()
+		}, []string{"fetch w play@0s pos=0", "fetch w heartbeat@10s pos=10", "fetch w pause@12s pos=12"}},
+		{"leave right after hidden", 600, 0, nil, func(s *sim) {
+			s.play()
+			s.run(sec(12))
+			s.hide()
+			s.leave()
+		}, []string{"fetch w play@0s pos=0", "fetch w heartbeat@10s pos=10", "beacon w hidden@12s pos=12"}},
+		{"played on after hidden", 600, 0, nil, func(s *sim) {
+			s.play()
+			s.run(sec(12))
+			s.hide()
+			s.run(sec(15)) // audio plays on in the background
+			s.leave()
+		}, []string{"fetch w play@0s pos=0", "fetch w heartbeat@10s pos=10", "beacon w hidden@12s pos=12", "beacon w leave@15s pos=15"}},
+		{"after ended", 8, 0, nil, func(s *sim) {
+			s.play()
+			s.run(sec(30))
+			s.hide()
+			s.leave()
+		}, []string{"fetch w play@0s pos=0", "fetch w ended@8s pos=8"}},
+		{"ended still in flight", 8, 5 * time.Second, nil, func(s *sim) {
+			s.play()
+			s.run(sec(10)) // "ended" went out at 8, its answer comes at 13
+			s.leave()
+		}, []string{"fetch w play@0s pos=0", "fetch w ended@8s pos=8", "beacon w leave@10s pos=8"}},
+		{"ended refused", 8, 0, func(s Send) Result {
+			if s.Event == EventEnded {
+				return Result{Status: 404}
+			}
+			return Result{Status: 200}
+		}, func(s *sim) {
+			s.play()
+			s.run(sec(30))
+			s.leave()
+		}, []string{"fetch w play@0s pos=0", "fetch w ended@8s pos=8", "beacon w leave@30s pos=8"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, tc.dur, "", webhook("w", 6, true))
+			s.latency, s.respond = tc.latency, tc.respond
+			tc.script(s)
+			var got []string
+			for _, f := range s.sent {
+				got = append(got, f.String())
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }
 
 func posInf() float64 { return math.Inf(1) }

@@ -184,7 +184,7 @@ func TestTrackerHeartbeatsInTime(t *testing.T) {
 		assert.Equal(t, []string{"b:@3/3", "b:@6/6", "b:@9/9", "b:@12/12", "b:@15/15", "b:@18/18", "b:@21/21",
 			"b:@24/24", "b:@27/27", "b:@30/30"}, // in seed mode, 30 was within a second of the pause: no flush
 			only(posts, "b:"))
-		assert.Equal(t, []string{"a:leave@91/31"}, beacons)
+		assert.Empty(t, beacons, "the pause at 31 arrived and nothing was played since: no leave")
 	})
 }
 
