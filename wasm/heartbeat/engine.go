@@ -40,6 +40,9 @@ const (
 	SeekSettle = 500 * time.Millisecond
 	// MinRPM and MaxRPM bound a webhook's rate, whatever the server says.
 	MinRPM, MaxRPM = 1, 60
+	// DefaultRPM is the rate of a webhook whose config names none
+	// (PROTOCOL.md §1).
+	DefaultRPM = 2
 )
 
 // Webhook is what the player knows of one webhook (PROTOCOL.md §2).
