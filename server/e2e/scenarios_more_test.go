@@ -162,3 +162,21 @@ func TestScenarioBackoffOn429(t *testing.T) {
 	assert.Equal(t, "heartbeat", heartbeat.Fields["event"])
 	assert.InDelta(t, 10, heartbeat.At.Sub(first[0].At).Seconds(), 1, "the heartbeat clock runs from the play, not from its retries\n%s", h.dump())
 }
+
+// Browsers normalise line breaks in multipart/form-data values: a lone CR
+// or LF in a URL parameter arrives as CRLF (HTML's "converting an entry
+// list to a list of name-value pairs"), which the README tells receiver
+// authors. Everything else arrives byte-exact.
+func TestLineBreaksInURLValuesArriveAsCRLF(t *testing.T) {
+	srv := startPulse(t)
+	uuid := srv.addMedia(t, "mpeg2.mp3")
+	h := startHook(t, true, nil)
+	srv.addWebhook(t, h.URL, 60, "--events=false")
+
+	ctx := newBrowser(t)
+	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=a%0Ab%0Dc%0D%0Ad%09e")
+	armed(t, ctx)
+	viewer{t, ctx}.toggle()
+	waitFor(t, 15*time.Second, "a heartbeat", func() bool { return h.count("heartbeat") > 0 })
+	assert.Equal(t, "a\r\nb\r\nc\r\nd\te", h.posts()[0].Fields["student_id"])
+}
