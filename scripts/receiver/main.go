@@ -12,7 +12,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -25,13 +27,31 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
-	path := flag.String("path", "/video-tracking", "path to receive heartbeats at (the page is there too)")
-	jwks := flag.String("jwks", "", "verify page tokens against this JWKS, such as http://127.0.0.1:8080/.well-known/jwks.json")
-	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "receiver:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the receiver until ctx is done. The seed's log line for each
+// heartbeat goes to stdout, the rest to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("receiver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:3000", "address to listen on")
+	path := fs.String("path", "/video-tracking", "path to receive heartbeats at (the page is there too)")
+	jwks := fs.String("jwks", "", "verify page tokens against this JWKS, such as http://127.0.0.1:8080/.well-known/jwks.json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	p := "/" + strings.Trim(*path, "/")
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	rc := demo.New(p, os.Stdout, log)
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	rc := demo.New(p, stdout, log)
 	if *jwks != "" {
 		rc.Verifier = &receiver.Verifier{JWKSURL: *jwks}
 	}
@@ -39,19 +59,21 @@ func main() {
 	mux.Handle(p, rc)
 	mux.Handle(p+"/", rc)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, p, http.StatusFound) })
-	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(shutdown)
 	}()
-	fmt.Printf("Demo receiver: point a webhook at http://%s%s and open it in a browser\n", *addr, p)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintln(os.Stderr, "receiver:", err)
-		os.Exit(1)
+	fmt.Fprintf(stdout, "Demo receiver: point a webhook at http://%s%s and open it in a browser\n", ln.Addr(), p)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -131,8 +132,10 @@ func TestConfigCacheServesStaleWhileDown(t *testing.T) {
 	w := f.webhook(t, nil)
 	store := &flakyStore{Store: f.store}
 	logs := &logBuffer{}
-	s, err := New(Config{MediaDir: f.dir, CacheTTL: time.Millisecond}, store, slog.New(slog.NewTextHandler(logs, nil)))
+	s, err := New(Config{MediaDir: f.dir, CacheTTL: time.Minute}, store, slog.New(slog.NewTextHandler(logs, nil)))
 	require.NoError(t, err)
+	clock := &testClock{at: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	s.cache.now = clock.now
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 
@@ -140,7 +143,7 @@ func TestConfigCacheServesStaleWhileDown(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	etag := res.Header.Get("ETag")
 	get(t, srv.URL+"/media/"+m.UUID)
-	time.Sleep(5 * time.Millisecond) // past the cache time
+	clock.advance(2 * time.Minute) // past the cache time
 
 	store.down.Store(true)
 	res2, body2 := get(t, srv.URL+"/api/player/"+m.UUID+"/webhooks")
@@ -167,7 +170,7 @@ func TestConfigCacheServesStaleWhileDown(t *testing.T) {
 	store.down.Store(false)
 	w.RPM = 30
 	require.NoError(t, f.store.UpdateWebhook(context.Background(), w))
-	time.Sleep(5 * time.Millisecond)
+	clock.advance(2 * time.Minute)
 	res2, body2 = get(t, srv.URL+"/api/player/"+m.UUID+"/webhooks")
 	assert.Equal(t, http.StatusOK, res2.StatusCode)
 	assert.Contains(t, body2, `"rpm":30`, "fresh again")
@@ -208,13 +211,14 @@ func TestConfigCacheLoadsOnce(t *testing.T) {
 // of the cache: it may predate the change.
 func TestCacheChangeDuringLoad(t *testing.T) {
 	c := newCache(time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	release := make(chan struct{})
+	loading, release := make(chan struct{}), make(chan struct{})
 	go func() {
-		time.Sleep(20 * time.Millisecond)
+		<-loading
 		c.invalidate()
 		close(release)
 	}()
 	v, err := cached(context.Background(), c, "k", func(context.Context) (string, error) {
+		close(loading)
 		<-release
 		return "old", nil
 	})
@@ -263,4 +267,23 @@ func TestPlayerMediaCacheAndAdmin(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode, body)
 	_, page := get(t, f.srv.URL+"/v/"+m.UUID)
 	assert.Contains(t, page, "Lecture (renamed)")
+}
+
+// testClock is a settable clock for the cache, safe for the server's
+// goroutines.
+type testClock struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at = c.at.Add(d)
 }

@@ -1,7 +1,10 @@
 package demo
 
 import (
+	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -9,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,4 +90,63 @@ func TestPageEscapesAndCountsPreflights(t *testing.T) {
 	assert.Contains(t, w.Body.String(), "&lt;b&gt;x&lt;/b&gt;")
 	_, preflights := rc.Entries()
 	assert.Equal(t, 1, preflights)
+}
+
+// The receiver page updates live: a heartbeat POSTed after a page subscribed
+// to the events stream arrives on it as a server-sent event, and a page that
+// goes away is unsubscribed.
+func TestEventsStreamLiveUpdates(t *testing.T) {
+	rc := newReceiver(io.Discard)
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/demo/receiver/events", nil)
+	require.NoError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+	lines := bufio.NewReader(res.Body)
+	line, err := lines.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, ": connected\n", line, "the stream opens at once")
+	_, _ = lines.ReadString('\n')
+
+	// Subscribed now: the handler registered before it wrote ": connected".
+	w := post(t, rc, [2]string{"uuid", "uuid-1234"}, [2]string{"position", "15.4"}, [2]string{"student_id", "john_doe"},
+		[2]string{"event", "heartbeat"})
+	require.Equal(t, http.StatusOK, w.Code)
+
+	got := make(chan string, 1)
+	go func() {
+		line, _ := lines.ReadString('\n')
+		got <- line
+	}()
+	var data string
+	select {
+	case data = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10 s")
+	}
+	require.True(t, strings.HasPrefix(data, "data: "), data)
+	var e Entry
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(data, "data: ")), &e))
+	assert.Equal(t, "uuid-1234", e.UUID)
+	assert.Equal(t, "15.4", e.Position)
+	assert.Equal(t, "heartbeat", e.Event)
+	assert.Equal(t, "student_id", e.Field)
+	assert.Equal(t, "john_doe", e.Value)
+	entries, _ := rc.Entries()
+	assert.Equal(t, entries[0].ID, e.ID, "the same entry as the list")
+	blank, _ := lines.ReadString('\n')
+	assert.Equal(t, "\n", blank, "an event ends with a blank line")
+
+	cancel() // the page goes away
+	require.Eventually(t, func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return len(rc.subs) == 0
+	}, 10*time.Second, 10*time.Millisecond, "unsubscribed")
 }

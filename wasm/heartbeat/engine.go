@@ -40,6 +40,9 @@ const (
 	SeekSettle = 500 * time.Millisecond
 	// MinRPM and MaxRPM bound a webhook's rate, whatever the server says.
 	MinRPM, MaxRPM = 1, 60
+	// DefaultRPM is the rate of a webhook whose config names none
+	// (PROTOCOL.md §1).
+	DefaultRPM = 2
 )
 
 // Webhook is what the player knows of one webhook (PROTOCOL.md §2).
@@ -135,10 +138,16 @@ type hook struct {
 	lastSend  time.Time // when the last request went out
 	seq       int
 
-	// What was last queued, for the seed-mode flush and the leave rule.
-	queuedAny  bool
-	queuedPos  float64
-	hiddenSent string // position of a hidden beacon with nothing sent since
+	// What was last queued, for the seed-mode flush.
+	queuedAny bool
+	queuedPos float64
+	// What was last sent, for the rule that a final send with nothing new
+	// is skipped: last is the latest payload dispatched, and lastOK tells
+	// that it arrived as far as the player can know (a beacon, which the
+	// browser delivers even after the page is gone, or a fetch that
+	// succeeded), rather than being in flight or failed.
+	last   *payload
+	lastOK bool
 }
 
 // Engine schedules the sends of one player instance.
@@ -390,10 +399,14 @@ func (e *Engine) dispatch(now time.Time, h *hook, p *payload, beacon bool) Send 
 		p.fields = e.fields(h, p)
 	}
 	h.lastSend = now
-	h.hiddenSent = ""
-	// Any send restarts the clock; so did queueing, which keeps a due
-	// heartbeat from being queued again while it waits.
-	h.acc, h.since = 0, now
+	h.last, h.lastOK = p, beacon
+	// A payload's first try restarts the clock (so did queueing, which keeps
+	// a due heartbeat from being queued again while it waits). A retry does
+	// not: the heartbeats of a failing endpoint stay 60/rpm s apart, and the
+	// next one replaces a retry still waiting (PROTOCOL.md §4).
+	if p.attempt == 0 {
+		h.acc, h.since = 0, now
+	}
 	return Send{
 		Webhook: h.cfg.ID,
 		URL:     h.cfg.URL,
@@ -443,6 +456,9 @@ func (e *Engine) Done(now time.Time, id string, r Result) {
 	}
 	p := h.flight
 	h.flight = nil
+	if p == h.last {
+		h.lastOK = r.Err == nil && r.Status < 400
+	}
 	if !r.Retryable() || h.pending != nil || p.attempt >= MaxRetries {
 		return
 	}
@@ -504,7 +520,8 @@ func (e *Engine) Hidden(now time.Time, m Media) []Send {
 
 // Leave reports that the page is going away (pagehide). It returns the
 // beacons to send synchronously. A "leave" at the position of a "hidden"
-// just sent is skipped.
+// just sent, or of an "ended" or "pause" that arrived, is skipped: nothing
+// was watched since.
 func (e *Engine) Leave(now time.Time, m Media) []Send {
 	e.observe(m)
 	if e.playing {
@@ -513,6 +530,11 @@ func (e *Engine) Leave(now time.Time, m Media) []Send {
 	return e.final(now, m, EventLeave, true)
 }
 
+// final returns the beacons of a "hidden" or "leave": what is still
+// waiting, and for event webhooks the event itself when announce is set,
+// unless the last send arrived at this very position with nothing waiting
+// (after "ended", nothing more goes out). Seed-mode webhooks get the final
+// position as a heartbeat when it is stale.
 func (e *Engine) final(now time.Time, m Media, ev Event, announce bool) []Send {
 	if !e.started {
 		return nil
@@ -525,7 +547,7 @@ func (e *Engine) final(now time.Time, m Media, ev Event, announce bool) []Send {
 		}
 		p := h.pending
 		switch {
-		case h.cfg.Events && announce && !(ev == EventLeave && h.hiddenSent == pos && p == nil):
+		case h.cfg.Events && announce && !(p == nil && h.arrivedAt(pos)):
 			p = e.payload(ev, m)
 		case !h.cfg.Events && h.stale(m.Position):
 			p = e.payload(EventHeartbeat, m)
@@ -536,11 +558,16 @@ func (e *Engine) final(now time.Time, m Media, ev Event, announce bool) []Send {
 		h.pending = nil
 		h.restart(now, p.position)
 		sends = append(sends, e.dispatch(now, h, p, true))
-		if ev == EventHidden {
-			h.hiddenSent = FormatSeconds(p.position)
-		}
 	}
 	return sends
+}
+
+// arrivedAt reports whether h's last send is known to have arrived and
+// carried position pos: a final send at pos would tell the receiver
+// nothing new. A fetch still in flight does not count: the page going away
+// may cancel it.
+func (h *hook) arrivedAt(pos string) bool {
+	return h.last != nil && h.lastOK && h.last.fields[1].Value == pos
 }
 
 // BeaconRefused reports that navigator.sendBeacon returned false for s (the
@@ -549,7 +576,13 @@ func (e *Engine) final(now time.Time, m Media, ev Event, announce bool) []Send {
 // after that.
 func (e *Engine) BeaconRefused(now time.Time, s Send) {
 	h := e.hook(s.Webhook)
-	if h == nil || h.pending != nil {
+	if h == nil {
+		return
+	}
+	if h.last != nil && h.last.seq == s.Seq {
+		h.lastOK = false
+	}
+	if h.pending != nil {
 		return
 	}
 	h.pending = &payload{event: s.Event, seq: s.Seq, attempt: MaxRetries, fields: s.Fields}

@@ -36,8 +36,10 @@ func (s sent) String() string {
 	return fmt.Sprintf("%s %s %s@%v pos=%s", kind, s.Webhook, s.Event, s.at, s.field("position"))
 }
 
-// sim drives an Engine the way the browser glue does, with a simulated media
-// element and receiver, in simulated time. Nothing sleeps.
+// sim drives an Engine the way the browser glue does (wasm/player's
+// Tracker), with a simulated media element and receiver, in simulated time:
+// every reported event is followed by a Poll, as the tracker pumps after
+// each one. Nothing sleeps.
 type sim struct {
 	t       testing.TB
 	e       *Engine
@@ -129,8 +131,12 @@ func (s *sim) step(next time.Duration) {
 	if s.playing {
 		s.e.Progress(s.at(), s.media())
 		if s.pos >= s.dur {
+			// A media element that reaches the end fires pause, then
+			// ended; the tracker polls after each event, so whatever the
+			// pause queued would go out before ended is reported.
 			s.playing = false
 			s.e.Pause(s.at(), s.media())
+			s.poll()
 			s.e.Ended(s.at(), s.media())
 		}
 	}
@@ -158,10 +164,11 @@ func (s *sim) pause() {
 }
 
 // seek jumps to pos the way a media element reports it: seeking, then
-// seeked a little later.
+// seeked. Like the tracker, it polls after each event.
 func (s *sim) seek(pos float64) {
-	s.e.Seeking(s.at(), Media{Position: pos, Duration: s.dur})
 	s.pos = pos
+	s.e.Seeking(s.at(), s.media())
+	s.poll()
 	s.e.Seeked(s.at(), s.media())
 	s.poll()
 }

@@ -113,12 +113,27 @@ func (t *Tracker) handle(ev media.Event) {
 		t.eng.Ended(now, m)
 	case media.TimeUpdate, media.DurationChange:
 		t.eng.Progress(now, m)
+	case media.LoadStart:
+		// A source that reloads keeps the session, but a media element's
+		// load() pauses it without a pause event.
+		t.syncPaused(now, m)
 	default:
-		// waiting, loadstart, progress, rate and volume changes: the
-		// session and the clock go on.
+		// waiting, progress, rate and volume changes: the session and the
+		// clock go on.
 		return
 	}
 	t.pump(now, m)
+}
+
+// syncPaused reports a pause that came without a pause event: the media
+// element load algorithm sets paused to true and fires none
+// (https://html.spec.whatwg.org/multipage/media.html#media-element-load-algorithm).
+// It is checked on loadstart and on every wake-up, so the clock never runs
+// on for media that is not playing. Called with mu held.
+func (t *Tracker) syncPaused(now time.Time, m heartbeat.Media) {
+	if t.m.Paused() {
+		t.eng.Pause(now, m) // a no-op when the engine knows already
+	}
 }
 
 // Hidden reports that the page became hidden and sends the final data
@@ -178,7 +193,9 @@ func (t *Tracker) tick() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.wake = time.Time{}
-	t.pump(time.Now(), t.snapshot())
+	now, m := time.Now(), t.snapshot()
+	t.syncPaused(now, m)
+	t.pump(now, m)
 }
 
 func (t *Tracker) post(s heartbeat.Send) {

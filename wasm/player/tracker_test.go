@@ -3,6 +3,7 @@ package player
 import (
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,22 @@ func (f *fakeMedia) Pause() {
 	f.emit(media.Pause)
 }
 
+// load reloads the source as HTMLMediaElement.load() does: playback
+// pauses, with a loadstart and no pause event.
+func (f *fakeMedia) load() {
+	f.mu.Lock()
+	f.base, f.playing = f.pos(), false
+	f.mu.Unlock()
+	f.emit(media.LoadStart)
+}
+
+// stop pauses playback without any event.
+func (f *fakeMedia) stop() {
+	f.mu.Lock()
+	f.base, f.playing = f.pos(), false
+	f.mu.Unlock()
+}
+
 func (f *fakeMedia) Seek(s float64) {
 	f.mu.Lock()
 	f.base, f.since = s, time.Now()
@@ -78,12 +95,14 @@ func (f *fakeMedia) On(fn func(media.Event)) { f.subs = append(f.subs, fn) }
 
 // fakeSender records requests; a post takes latency and answers status,
 // or fails with err (a CORS refusal when cors is set, which no-cors mode
-// gets past).
+// gets past). With refuse, sendBeacon returns false (its quota is full).
 type fakeSender struct {
 	mu       sync.Mutex
 	start    time.Time
 	posts    []string
+	sends    []heartbeat.Send // every post, in order
 	beacons  []string
+	refuse   bool
 	status   int
 	err      error
 	cors     bool
@@ -108,6 +127,7 @@ func (s *fakeSender) describe(x heartbeat.Send) string {
 func (s *fakeSender) Post(x heartbeat.Send, opaque bool) heartbeat.Result {
 	s.mu.Lock()
 	s.posts = append(s.posts, s.describe(x))
+	s.sends = append(s.sends, x)
 	status, latency, err := s.status, s.latency, s.err
 	if opaque {
 		s.opaque++
@@ -129,7 +149,7 @@ func (s *fakeSender) Beacon(x heartbeat.Send) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.beacons = append(s.beacons, s.describe(x))
-	return true
+	return !s.refuse
 }
 
 func (s *fakeSender) Diagnose(url string, r heartbeat.Result) Diagnosis {
@@ -184,7 +204,7 @@ func TestTrackerHeartbeatsInTime(t *testing.T) {
 		assert.Equal(t, []string{"b:@3/3", "b:@6/6", "b:@9/9", "b:@12/12", "b:@15/15", "b:@18/18", "b:@21/21",
 			"b:@24/24", "b:@27/27", "b:@30/30"}, // in seed mode, 30 was within a second of the pause: no flush
 			only(posts, "b:"))
-		assert.Equal(t, []string{"a:leave@91/31"}, beacons)
+		assert.Empty(t, beacons, "the pause at 31 arrived and nothing was played since: no leave")
 	})
 }
 
@@ -247,8 +267,8 @@ func TestTrackerLogsFailureOncePerStreak(t *testing.T) {
 }
 
 // A buffering stall (waiting, then playing) is neither a pause nor a new
-// start, and a source that reloads (a second loadstart) keeps the session:
-// the clock and the session go on.
+// start, and a source that reloads (a second loadstart) while it plays on
+// keeps the session: the clock, the session and its seq go on.
 func TestTrackerStallAndReloadKeepSession(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := &fakeMedia{duration: 600}
@@ -265,6 +285,93 @@ func TestTrackerStallAndReloadKeepSession(t *testing.T) {
 		synctest.Wait()
 		posts, _ := s.got()
 		assert.Equal(t, []string{"a:play@0/0", "a:heartbeat@10/10", "a:heartbeat@20/20"}, posts)
+		assertOneSession(t, s)
+	})
+}
+
+// assertOneSession checks that every post carries the tracker's session
+// and that seq counts on without a restart.
+func assertOneSession(t *testing.T, s *fakeSender) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.NotEmpty(t, s.sends)
+	for i, x := range s.sends {
+		fields := map[string]string{}
+		for _, f := range x.Fields {
+			fields[f.Name] = f.Value
+		}
+		assert.Equal(t, "s", fields["session"], "post %d", i)
+		assert.Equal(t, strconv.Itoa(i+1), fields["seq"], "post %d", i)
+	}
+}
+
+// HTMLMediaElement.load() pauses playback without a pause event. The
+// tracker notices on the loadstart, or at its next wake-up for a pause
+// that comes with no event at all, and stops the clock: no heartbeats for
+// media that does not play. Playing again keeps the session.
+func TestTrackerSilentPause(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		pause func(m *fakeMedia)
+		want  []string
+	}{
+		{"load() pauses with loadstart", (*fakeMedia).load,
+			[]string{"a:play@0/0", "a:pause@6/6", "a:play@30/6", "a:heartbeat@40/16"}},
+		{"no event at all: seen at the next wake-up", (*fakeMedia).stop,
+			[]string{"a:play@0/0", "a:pause@10/6", "a:play@30/6", "a:heartbeat@40/16"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := &fakeMedia{duration: 600}
+				s := &fakeSender{start: time.Now()}
+				newTracker(t, m, s, nil, hook("a", 6, true))
+				m.Play()
+				time.Sleep(6 * time.Second)
+				tc.pause(m)
+				time.Sleep(24 * time.Second) // nothing while paused
+				synctest.Wait()
+				m.Play()
+				time.Sleep(15 * time.Second)
+				synctest.Wait()
+				posts, _ := s.got()
+				assert.Equal(t, tc.want, posts)
+				assertOneSession(t, s)
+			})
+		})
+	}
+}
+
+// sendBeacon returning false (its quota full): the payload goes once by
+// fetch, with one warning, and is neither beaconed again nor retried.
+func TestTrackerBeaconRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &fakeMedia{duration: 600}
+		s := &fakeSender{start: time.Now(), refuse: true}
+		var warnings []string
+		var mu sync.Mutex
+		tr := newTracker(t, m, s, func(msg string) { mu.Lock(); warnings = append(warnings, msg); mu.Unlock() }, hook("a", 6, true))
+		m.Play()
+		time.Sleep(12 * time.Second)
+		synctest.Wait()
+		m.Pause()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		tr.Hidden() // paused with nothing waiting: nothing to send
+		m.Play()
+		time.Sleep(5 * time.Second)
+		tr.Hidden() // at 19 s, playing: a hidden beacon, refused
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		posts, beacons := s.got()
+		assert.Equal(t, []string{"a:hidden@19/17"}, beacons, "one beacon, not tried again")
+		assert.Equal(t, []string{"a:hidden@19/17"}, only(posts, "a:hidden"), "one fetch instead")
+		assert.Equal(t, []string{"a:play@0/0", "a:heartbeat@10/10", "a:pause@12/12", "a:play@14/12", "a:hidden@19/17",
+			"a:heartbeat@29/27", "a:heartbeat@39/37", "a:heartbeat@49/47"}, posts, "the clock goes on; no loop")
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, warnings, 1)
+		assert.Contains(t, warnings[0], "refused a beacon to https://r.example/a")
 	})
 }
 
@@ -288,6 +395,24 @@ func TestTrackerNoCORSEndpoint(t *testing.T) {
 		defer mu.Unlock()
 		require.Len(t, warnings, 1)
 		assert.Contains(t, warnings[0], "no-cors mode")
+	})
+}
+
+// Once the probe shows the endpoint answers without CORS, the failure is
+// final: no retry. At RPM 6 a retry (1 s later) would show between the
+// heartbeats.
+func TestTrackerNoCORSNoRetries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &fakeMedia{duration: 600}
+		s := &fakeSender{start: time.Now(), cors: true, err: errors.New("TypeError: Failed to fetch")}
+		newTracker(t, m, s, nil, hook("a", 6, false))
+		m.Play()
+		time.Sleep(35 * time.Second)
+		synctest.Wait()
+		posts, _ := s.got()
+		assert.Equal(t, []string{"a:@10/10", "a:@20/20", "a:@30/30"}, posts, "one request per heartbeat, no retries")
+		assert.Equal(t, 2, s.opaque)
+		assert.Equal(t, 1, s.diagnose)
 	})
 }
 
