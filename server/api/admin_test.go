@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -783,6 +784,11 @@ func TestUploadRefusals(t *testing.T) {
 		field  string
 	}{
 		{"text named .mp3", [][3]string{{"file", "notes.mp3", "just some text, not audio at all"}}, http.StatusUnsupportedMediaType, "file"},
+		{"mp4 header only", [][3]string{{"file", "clip.mp4", "\x00\x00\x00\x20ftypisom\x00\x00"}}, http.StatusBadRequest, "file"},
+		{"mp4 without moov", [][3]string{{"file", "clip.mp4", isoBox("ftyp", "isom\x00\x00\x02\x00isom") + isoBox("mdat", "xxxx")}}, http.StatusBadRequest, "file"},
+		{"heic photo named .m4a", [][3]string{{"file", "photo.m4a", isoBox("ftyp", "heic\x00\x00\x00\x00mif1heic") + isoBox("meta", strings.Repeat("\x00", 40))}}, http.StatusUnsupportedMediaType, "file"},
+		{"ogg header only", [][3]string{{"file", "a.ogg", "OggS\x00\x02" + strings.Repeat("\x00", 40)}}, http.StatusBadRequest, "file"},
+		{"webm header only", [][3]string{{"file", "a.webm", "\x1a\x45\xdf\xa3\x87\x42\x82\x84webm"}}, http.StatusBadRequest, "file"},
 		{"truncated inside its first frame", [][3]string{{"file", "cut.mp3", string(mp3[:200])}}, http.StatusBadRequest, "file"},
 		{"empty file", [][3]string{{"file", "empty.mp3", ""}}, http.StatusBadRequest, "file"},
 		{"no file", [][3]string{{"title", "", "x"}}, http.StatusBadRequest, "file"},
@@ -800,6 +806,21 @@ func TestUploadRefusals(t *testing.T) {
 			f.assertNothingStored(t)
 		})
 	}
+	t.Run("the message says what is wrong", func(t *testing.T) {
+		f := newAdminFixture(t)
+		res, body := f.upload(t, [3]string{"file", "clip.mp4", isoBox("ftyp", "isom\x00\x00\x02\x00isom") + isoBox("mdat", "xxxx")})
+		require.Equal(t, http.StatusBadRequest, res.StatusCode, body)
+		assert.Contains(t, decode[apiError](t, body).Error.Message, "this MP4 file is damaged or incomplete: it has no moov box")
+		f.assertNothingStored(t)
+	})
+	t.Run("a valid MP4 is accepted", func(t *testing.T) {
+		f := newAdminFixture(t)
+		hdlr := isoBox("hdlr", strings.Repeat("\x00", 8)+"vide"+strings.Repeat("\x00", 13))
+		file := isoBox("ftyp", "isom\x00\x00\x02\x00isom") + isoBox("moov", isoBox("trak", isoBox("mdia", hdlr))) + isoBox("mdat", "xxxx")
+		res, body := f.upload(t, [3]string{"file", "clip.mp4", file})
+		require.Equal(t, http.StatusCreated, res.StatusCode, body)
+		assert.Equal(t, "video/mp4", decode[mediaOut](t, body).Type)
+	})
 	t.Run("truncated MP3 still plays", func(t *testing.T) {
 		f := newAdminFixture(t)
 		res, body := f.upload(t, [3]string{"file", "cut.mp3", string(mp3[:len(mp3)/3])})
@@ -812,6 +833,11 @@ func TestUploadRefusals(t *testing.T) {
 		assert.Equal(t, http.StatusUnsupportedMediaType, res.StatusCode)
 		f.assertNothingStored(t)
 	})
+}
+
+// isoBox is an ISO-BMFF (MP4) box around payload.
+func isoBox(typ, payload string) string {
+	return string(binary.BigEndian.AppendUint32(nil, uint32(8+len(payload)))) + typ + payload
 }
 
 func TestUploadTooLarge(t *testing.T) {
