@@ -43,6 +43,9 @@ type adminFixture struct {
 	token    string // an API token's secret
 	mediaDir string
 	logs     *logBuffer
+
+	mu     sync.Mutex
+	delays []time.Duration // sign-in delays, which tests do not sleep
 }
 
 // logBuffer collects the server's log lines.
@@ -70,8 +73,15 @@ func newAdminFixture(t *testing.T, edit ...func(*Config)) *adminFixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
 	f := &adminFixture{now: time.Now(), mediaDir: filepath.Join(dir, "media"), logs: &logBuffer{}}
-	f.auth = auth.New(store, auth.Config{BcryptCost: bcrypt.MinCost})
+	// Tests name the client's address in X-Forwarded-For, as a proxy would.
+	f.auth = auth.New(store, auth.Config{BcryptCost: bcrypt.MinCost, RealIPHeader: "X-Forwarded-For"})
 	f.auth.Now = func() time.Time { return f.now }
+	f.auth.Sleep = func(_ context.Context, d time.Duration) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.delays = append(f.delays, d)
+		return nil
+	}
 	_, err = f.auth.EnsureAdmin(context.Background(), "admin", testPassword)
 	require.NoError(t, err)
 	cfg := Config{MediaDir: f.mediaDir, Auth: f.auth}
@@ -279,17 +289,53 @@ func TestSignInPage(t *testing.T) {
 
 func TestSignInRateLimited(t *testing.T) {
 	f := newAdminFixture(t)
+	attacker := []string{"X-Forwarded-For", "203.0.113.66"}
 	for range 10 {
-		res, _ := f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {"guess"}})
+		res, _ := f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {"guess"}}, attacker...)
 		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 	}
-	res, body := f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}})
-	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	res, body := f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}}, attacker...)
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode, "the guesser's address is refused, even with the right password")
 	assert.Contains(t, body, "too many failed sign-in attempts")
 	assert.NotEmpty(t, res.Header.Get("Retry-After"))
 	f.now = f.now.Add(2 * time.Minute)
-	res, _ = f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}})
+	res, _ = f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}}, attacker...)
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "allowed again later")
+}
+
+// TestAdminNotLockedOut: a guesser from address A exhausts its attempts for
+// "admin" and keeps trying; the admin, from address B, signs in with the
+// right password.
+func TestAdminNotLockedOut(t *testing.T) {
+	f := newAdminFixture(t)
+	a, b := []string{"X-Forwarded-For", "203.0.113.66"}, []string{"X-Forwarded-For", "198.51.100.7"}
+	guess := url.Values{"username": {"admin"}, "password": {"guess"}}
+	for range 10 {
+		res, _ := f.form(t, "/admin/login", guess, a...)
+		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	}
+	res, _ := f.form(t, "/admin/login", guess, a...)
+	require.Equal(t, http.StatusTooManyRequests, res.StatusCode, "A has exhausted its attempts")
+	for range 5 { // one guess a minute, forever, used to lock the admin out
+		f.now = f.now.Add(time.Minute)
+		res, _ := f.form(t, "/admin/login", guess, a...)
+		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	}
+
+	res, body := f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}}, b...)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
+	require.NotEmpty(t, res.Cookies())
+	cookie := res.Cookies()[0].Name + "=" + res.Cookies()[0].Value
+	res, _ = f.do(t, "GET", "/api/admin/me", "", "Cookie", cookie)
+	assert.Equal(t, http.StatusOK, res.StatusCode, "signed in")
+	f.mu.Lock()
+	delays := f.delays
+	f.mu.Unlock()
+	require.NotEmpty(t, delays, "attempts for an attacked user name are slowed down")
+	assert.LessOrEqual(t, delays[len(delays)-1], auth.DefaultMaxUserDelay, "by a few seconds at most")
+
+	res, _ = f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}}, a...)
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode, "A stays refused")
 }
 
 func TestCrossSiteRequestsRefused(t *testing.T) {
