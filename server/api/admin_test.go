@@ -682,6 +682,44 @@ func TestAdminPageConnectSources(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, res.Header.Get("Content-Security-Policy"), "connect-src 'self' https://lms.example.edu:8443 http://127.0.0.1:3000;")
 	assert.Contains(t, body, `"connect_origins":["https://lms.example.edu:8443","http://127.0.0.1:3000"]`)
+
+	// Default ports are dropped, as the browser's origin drops them, and
+	// one origin is listed once.
+	f.webhook(t, func(w *pulse.Webhook) { w.URL = "https://LMS.example.edu:443/a" })
+	f.webhook(t, func(w *pulse.Webhook) { w.URL = "https://lms.example.edu/b" })
+	f.webhook(t, func(w *pulse.Webhook) { w.URL = "http://receiver.example:80/c" })
+	res, body = f.do(t, "GET", "/admin", "", "Cookie", f.cookie)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, res.Header.Get("Content-Security-Policy"),
+		"connect-src 'self' https://lms.example.edu:8443 http://127.0.0.1:3000 https://lms.example.edu http://receiver.example;")
+	assert.Contains(t, body, `"connect_origins":["https://lms.example.edu:8443","http://127.0.0.1:3000","https://lms.example.edu","http://receiver.example"]`)
+}
+
+// TestCSPOrigin: the origin the panel may contact is written exactly as
+// the browser's new URL(url).origin, which admin.js compares it with.
+func TestCSPOrigin(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"https://lms.example/x", "https://lms.example"},
+		{"https://lms.example:443/x", "https://lms.example"},
+		{"https://lms.example:0443/x", "https://lms.example"},
+		{"http://lms.example:80/x", "http://lms.example"},
+		{"https://lms.example:80/x", "https://lms.example:80"},
+		{"http://lms.example:443/x", "http://lms.example:443"},
+		{"HTTPS://LMS.Example:8443/x", "https://lms.example:8443"},
+		{"http://[::1]:80/x", "http://[::1]"},
+		{"http://[0:0::1]:3000/x", "http://[::1]:3000"},
+		{"https://xn--bcher-kva.example/x", "https://xn--bcher-kva.example"},
+		// Not a valid webhook URL, or not writable in a CSP: no origin,
+		// and admin.js says so instead of reloading.
+		{"https://bücher.example/x", ""},
+		{"https://a_b.example/x", ""},
+		{"https://a.example:/x", ""},
+		{"https://lms.example; script-src *", ""},
+		{"javascript:alert(1)", ""},
+		{"", ""},
+	} {
+		assert.Equal(t, tc.want, cspOrigin(tc.url), "cspOrigin(%q)", tc.url)
+	}
 }
 
 // ---- media ----
