@@ -296,3 +296,29 @@ func TestServeAdminPasswordFromEnv(t *testing.T) {
 		func(k string) string { return map[string]string{"PULSE_ADMIN_PASSWORD": "short"}[k] }, strings.NewReader(""), &out, &errb)
 	assert.ErrorContains(t, err, "PULSE_ADMIN_PASSWORD")
 }
+
+// TestServeFrameAncestors: --frame-ancestors is checked at start, and a
+// restricted list reaches the player page's CSP.
+func TestServeFrameAncestors(t *testing.T) {
+	for _, bad := range []string{"https://lms.example; script-src *", "https://a.example,https://b.example", "'none' 'self'", "https://a.example\x00"} {
+		_, _, err := runWith(t, "", "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--frame-ancestors", bad)
+		require.Error(t, err, bad)
+		assert.Equal(t, 2, exitCode(err), "a usage error: %v", err)
+		assert.Contains(t, err.Error(), "--frame-ancestors", bad)
+	}
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()},
+		func(k string) string { return map[string]string{"PULSE_FRAME_ANCESTORS": "x; y"}[k] }, strings.NewReader(""), &out, &errb)
+	assert.ErrorContains(t, err, "--frame-ancestors", "the environment variable is checked too")
+
+	data := t.TempDir()
+	uuid, _, err := runPulse(t, "media", "add", filepath.Join(mp3Dir(t), "mpeg2.mp3"), "--data", data)
+	require.NoError(t, err)
+	s := serveIn(t, data, nil, "--frame-ancestors", "'self'  https://lms.example.edu")
+	res, err := noKeepAlive.Get(s.url + "/v/" + strings.TrimSpace(uuid))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.True(t, strings.HasSuffix(res.Header.Get("Content-Security-Policy"), "; frame-ancestors 'self' https://lms.example.edu"),
+		res.Header.Get("Content-Security-Policy"))
+}
