@@ -599,6 +599,55 @@ func TestWebhookInvalidInput(t *testing.T) {
 	})
 }
 
+// TestHugeChunkedBody sends JSON bodies over the limit without a
+// Content-Length (chunked), so that only reading can find their size:
+// valid JSON padded with spaces, which would be stored if the limit were
+// not enforced while reading. Each is a 400 and nothing is stored.
+func TestHugeChunkedBody(t *testing.T) {
+	f := newAdminFixture(t)
+	res, body := f.bearer(t, "POST", "/api/admin/webhooks", seedWebhook)
+	require.Equal(t, http.StatusCreated, res.StatusCode, body)
+	stored := decode[webhookOut](t, body)
+	m := f.media(t, "Lecture", []byte("x"))
+	pad := func(json string) string { return strings.Replace(json, "{", "{"+strings.Repeat(" ", maxJSONBody+1), 1) }
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"create webhook", "POST", "/api/admin/webhooks", seedWebhook},
+		{"replace webhook", "PUT", "/api/admin/webhooks/" + stored.ID, strings.Replace(seedWebhook, "video-tracking", "changed", 1)},
+		{"patch webhook", "PATCH", "/api/admin/webhooks/" + stored.ID, `{"rpm":7}`},
+		{"rename media", "PATCH", "/api/admin/media/" + m.UUID, `{"title":"Changed"}`},
+		{"create token", "POST", "/api/admin/tokens", `{"name":"chunked"}`},
+		{"create embed key", "POST", "/api/admin/embed-keys", `{"name":"chunked"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, f.srv.URL+tc.path, io.MultiReader(strings.NewReader(pad(tc.body))))
+			require.NoError(t, err)
+			req.ContentLength = -1 // unknown: sent chunked
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+f.token)
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			require.Equal(t, http.StatusBadRequest, res.StatusCode, string(b))
+			e := decode[apiError](t, string(b)).Error
+			assert.Equal(t, "invalid", e.Code)
+			assert.Contains(t, e.Message, "larger than the limit")
+
+			hooks, err := f.store.Webhooks(context.Background())
+			require.NoError(t, err)
+			require.Len(t, hooks, 1, "nothing stored")
+			assert.Equal(t, &stored.Webhook, hooks[0], "nothing changed")
+			got, err := f.store.Media(context.Background(), m.UUID)
+			require.NoError(t, err)
+			assert.Equal(t, "Lecture", got.Title)
+			tokens, _ := f.store.Tokens(context.Background())
+			assert.Len(t, tokens, 1, "only the fixture's token")
+			keys, _ := f.store.EmbedKeys(context.Background())
+			assert.Empty(t, keys)
+		})
+	}
+}
+
 func TestTokensAPI(t *testing.T) {
 	f := newAdminFixture(t)
 	res, body := f.browser(t, "POST", "/api/admin/tokens", `{"name":"LMS sync"}`)

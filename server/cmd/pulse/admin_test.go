@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -321,4 +322,49 @@ func TestServeFrameAncestors(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.True(t, strings.HasSuffix(res.Header.Get("Content-Security-Policy"), "; frame-ancestors 'self' https://lms.example.edu"),
 		res.Header.Get("Content-Security-Policy"))
+}
+
+// TestServeSecureCookiesBehindHTTPS: with an https --base-url (TLS ends at
+// a proxy, so requests reach Pulse over plain http), the session cookie is
+// Secure and __Host- prefixed; without it, it is neither.
+func TestServeSecureCookiesBehindHTTPS(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		env    map[string]string
+		secure bool
+	}{
+		{"https base URL", []string{"--base-url", "https://pulse.example.edu"}, nil, true},
+		{"https base URL from the environment", nil, map[string]string{"PULSE_BASE_URL": "HTTPS://pulse.example.edu/"}, true},
+		{"http base URL", []string{"--base-url", "http://pulse.example.edu"}, nil, false},
+		{"no base URL", nil, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The printed URL is the base URL, not the address: listen on
+			// a port chosen here.
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			addr := ln.Addr().String()
+			ln.Close()
+			env := map[string]string{"PULSE_ADMIN_PASSWORD": "correct horse battery"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			serveIn(t, t.TempDir(), env, append([]string{"--addr", addr}, tc.args...)...)
+			res, err := noKeepAlive.PostForm("http://"+addr+"/admin/login", url.Values{"username": {"admin"}, "password": {"correct horse battery"}})
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, http.StatusSeeOther, res.StatusCode)
+			require.Len(t, res.Cookies(), 1)
+			c := res.Cookies()[0]
+			assert.Equal(t, tc.secure, c.Secure, "Secure")
+			assert.True(t, c.HttpOnly)
+			assert.Equal(t, http.SameSiteLaxMode, c.SameSite)
+			if tc.secure {
+				assert.Equal(t, auth.SecureCookieName, c.Name)
+			} else {
+				assert.Equal(t, auth.CookieName, c.Name)
+			}
+		})
+	}
 }
