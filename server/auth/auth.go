@@ -255,6 +255,7 @@ func (a *Auth) Login(ctx context.Context, username, password, ip string) (string
 		if err := a.Sleep(ctx, d); err != nil {
 			return "", nil, fmt.Errorf("auth: sign-in delay: %w", err)
 		}
+		now = a.Now()
 	}
 	admin, err := a.store.AdminByUsername(ctx, username)
 	if err != nil && pulse.ErrorCode(err) != pulse.ENotFound {
