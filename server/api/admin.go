@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -141,18 +140,20 @@ func setAdminHeaders(w http.ResponseWriter, connect []string) {
 }
 
 // cspOrigin returns the origin of a webhook URL as a CSP source, or "" when
-// it cannot be written safely as one.
+// it cannot be written safely as one. It is the origin as the browser
+// computes it (pulse.Origin: no default port, lower case), because admin.js
+// compares the two to know whether the page may contact the webhook.
 func cspOrigin(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	o, err := pulse.Origin(raw)
+	if err != nil {
 		return ""
 	}
-	for _, c := range u.Host {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
+	for _, c := range strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://") {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
 			return ""
 		}
 	}
-	return strings.ToLower(u.Scheme + "://" + u.Host)
+	return o
 }
 
 type loginData struct {

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,6 +43,9 @@ type adminFixture struct {
 	token    string // an API token's secret
 	mediaDir string
 	logs     *logBuffer
+
+	mu     sync.Mutex
+	delays []time.Duration // sign-in delays, which tests do not sleep
 }
 
 // logBuffer collects the server's log lines.
@@ -69,8 +73,15 @@ func newAdminFixture(t *testing.T, edit ...func(*Config)) *adminFixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
 	f := &adminFixture{now: time.Now(), mediaDir: filepath.Join(dir, "media"), logs: &logBuffer{}}
-	f.auth = auth.New(store, auth.Config{BcryptCost: bcrypt.MinCost})
+	// Tests name the client's address in X-Forwarded-For, as a proxy would.
+	f.auth = auth.New(store, auth.Config{BcryptCost: bcrypt.MinCost, RealIPHeader: "X-Forwarded-For"})
 	f.auth.Now = func() time.Time { return f.now }
+	f.auth.Sleep = func(_ context.Context, d time.Duration) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.delays = append(f.delays, d)
+		return nil
+	}
 	_, err = f.auth.EnsureAdmin(context.Background(), "admin", testPassword)
 	require.NoError(t, err)
 	cfg := Config{MediaDir: f.mediaDir, Auth: f.auth}
@@ -278,17 +289,53 @@ func TestSignInPage(t *testing.T) {
 
 func TestSignInRateLimited(t *testing.T) {
 	f := newAdminFixture(t)
+	attacker := []string{"X-Forwarded-For", "203.0.113.66"}
 	for range 10 {
-		res, _ := f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {"guess"}})
+		res, _ := f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {"guess"}}, attacker...)
 		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 	}
-	res, body := f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}})
-	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	res, body := f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}}, attacker...)
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode, "the guesser's address is refused, even with the right password")
 	assert.Contains(t, body, "too many failed sign-in attempts")
 	assert.NotEmpty(t, res.Header.Get("Retry-After"))
 	f.now = f.now.Add(2 * time.Minute)
-	res, _ = f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}})
+	res, _ = f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}}, attacker...)
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "allowed again later")
+}
+
+// TestAdminNotLockedOut: a guesser from address A exhausts its attempts for
+// "admin" and keeps trying; the admin, from address B, signs in with the
+// right password.
+func TestAdminNotLockedOut(t *testing.T) {
+	f := newAdminFixture(t)
+	a, b := []string{"X-Forwarded-For", "203.0.113.66"}, []string{"X-Forwarded-For", "198.51.100.7"}
+	guess := url.Values{"username": {"admin"}, "password": {"guess"}}
+	for range 10 {
+		res, _ := f.form(t, "/admin/login", guess, a...)
+		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	}
+	res, _ := f.form(t, "/admin/login", guess, a...)
+	require.Equal(t, http.StatusTooManyRequests, res.StatusCode, "A has exhausted its attempts")
+	for range 5 { // one guess a minute, forever, used to lock the admin out
+		f.now = f.now.Add(time.Minute)
+		res, _ := f.form(t, "/admin/login", guess, a...)
+		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	}
+
+	res, body := f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}}, b...)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
+	require.NotEmpty(t, res.Cookies())
+	cookie := res.Cookies()[0].Name + "=" + res.Cookies()[0].Value
+	res, _ = f.do(t, "GET", "/api/admin/me", "", "Cookie", cookie)
+	assert.Equal(t, http.StatusOK, res.StatusCode, "signed in")
+	f.mu.Lock()
+	delays := f.delays
+	f.mu.Unlock()
+	require.NotEmpty(t, delays, "attempts for an attacked user name are slowed down")
+	assert.LessOrEqual(t, delays[len(delays)-1], auth.DefaultMaxUserDelay, "by a few seconds at most")
+
+	res, _ = f.form(t, "/admin/login", url.Values{"username": {"admin"}, "password": {testPassword}}, a...)
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode, "A stays refused")
 }
 
 func TestCrossSiteRequestsRefused(t *testing.T) {
@@ -552,6 +599,55 @@ func TestWebhookInvalidInput(t *testing.T) {
 	})
 }
 
+// TestHugeChunkedBody sends JSON bodies over the limit without a
+// Content-Length (chunked), so that only reading can find their size:
+// valid JSON padded with spaces, which would be stored if the limit were
+// not enforced while reading. Each is a 400 and nothing is stored.
+func TestHugeChunkedBody(t *testing.T) {
+	f := newAdminFixture(t)
+	res, body := f.bearer(t, "POST", "/api/admin/webhooks", seedWebhook)
+	require.Equal(t, http.StatusCreated, res.StatusCode, body)
+	stored := decode[webhookOut](t, body)
+	m := f.media(t, "Lecture", []byte("x"))
+	pad := func(json string) string { return strings.Replace(json, "{", "{"+strings.Repeat(" ", maxJSONBody+1), 1) }
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"create webhook", "POST", "/api/admin/webhooks", seedWebhook},
+		{"replace webhook", "PUT", "/api/admin/webhooks/" + stored.ID, strings.Replace(seedWebhook, "video-tracking", "changed", 1)},
+		{"patch webhook", "PATCH", "/api/admin/webhooks/" + stored.ID, `{"rpm":7}`},
+		{"rename media", "PATCH", "/api/admin/media/" + m.UUID, `{"title":"Changed"}`},
+		{"create token", "POST", "/api/admin/tokens", `{"name":"chunked"}`},
+		{"create embed key", "POST", "/api/admin/embed-keys", `{"name":"chunked"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, f.srv.URL+tc.path, io.MultiReader(strings.NewReader(pad(tc.body))))
+			require.NoError(t, err)
+			req.ContentLength = -1 // unknown: sent chunked
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+f.token)
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			require.Equal(t, http.StatusBadRequest, res.StatusCode, string(b))
+			e := decode[apiError](t, string(b)).Error
+			assert.Equal(t, "invalid", e.Code)
+			assert.Contains(t, e.Message, "larger than the limit")
+
+			hooks, err := f.store.Webhooks(context.Background())
+			require.NoError(t, err)
+			require.Len(t, hooks, 1, "nothing stored")
+			assert.Equal(t, &stored.Webhook, hooks[0], "nothing changed")
+			got, err := f.store.Media(context.Background(), m.UUID)
+			require.NoError(t, err)
+			assert.Equal(t, "Lecture", got.Title)
+			tokens, _ := f.store.Tokens(context.Background())
+			assert.Len(t, tokens, 1, "only the fixture's token")
+			keys, _ := f.store.EmbedKeys(context.Background())
+			assert.Empty(t, keys)
+		})
+	}
+}
+
 func TestTokensAPI(t *testing.T) {
 	f := newAdminFixture(t)
 	res, body := f.browser(t, "POST", "/api/admin/tokens", `{"name":"LMS sync"}`)
@@ -635,6 +731,44 @@ func TestAdminPageConnectSources(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, res.Header.Get("Content-Security-Policy"), "connect-src 'self' https://lms.example.edu:8443 http://127.0.0.1:3000;")
 	assert.Contains(t, body, `"connect_origins":["https://lms.example.edu:8443","http://127.0.0.1:3000"]`)
+
+	// Default ports are dropped, as the browser's origin drops them, and
+	// one origin is listed once.
+	f.webhook(t, func(w *pulse.Webhook) { w.URL = "https://LMS.example.edu:443/a" })
+	f.webhook(t, func(w *pulse.Webhook) { w.URL = "https://lms.example.edu/b" })
+	f.webhook(t, func(w *pulse.Webhook) { w.URL = "http://receiver.example:80/c" })
+	res, body = f.do(t, "GET", "/admin", "", "Cookie", f.cookie)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, res.Header.Get("Content-Security-Policy"),
+		"connect-src 'self' https://lms.example.edu:8443 http://127.0.0.1:3000 https://lms.example.edu http://receiver.example;")
+	assert.Contains(t, body, `"connect_origins":["https://lms.example.edu:8443","http://127.0.0.1:3000","https://lms.example.edu","http://receiver.example"]`)
+}
+
+// TestCSPOrigin: the origin the panel may contact is written exactly as
+// the browser's new URL(url).origin, which admin.js compares it with.
+func TestCSPOrigin(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"https://lms.example/x", "https://lms.example"},
+		{"https://lms.example:443/x", "https://lms.example"},
+		{"https://lms.example:0443/x", "https://lms.example"},
+		{"http://lms.example:80/x", "http://lms.example"},
+		{"https://lms.example:80/x", "https://lms.example:80"},
+		{"http://lms.example:443/x", "http://lms.example:443"},
+		{"HTTPS://LMS.Example:8443/x", "https://lms.example:8443"},
+		{"http://[::1]:80/x", "http://[::1]"},
+		{"http://[0:0::1]:3000/x", "http://[::1]:3000"},
+		{"https://xn--bcher-kva.example/x", "https://xn--bcher-kva.example"},
+		// Not a valid webhook URL, or not writable in a CSP: no origin,
+		// and admin.js says so instead of reloading.
+		{"https://bücher.example/x", ""},
+		{"https://a_b.example/x", ""},
+		{"https://a.example:/x", ""},
+		{"https://lms.example; script-src *", ""},
+		{"javascript:alert(1)", ""},
+		{"", ""},
+	} {
+		assert.Equal(t, tc.want, cspOrigin(tc.url), "cspOrigin(%q)", tc.url)
+	}
 }
 
 // ---- media ----
@@ -783,6 +917,11 @@ func TestUploadRefusals(t *testing.T) {
 		field  string
 	}{
 		{"text named .mp3", [][3]string{{"file", "notes.mp3", "just some text, not audio at all"}}, http.StatusUnsupportedMediaType, "file"},
+		{"mp4 header only", [][3]string{{"file", "clip.mp4", "\x00\x00\x00\x20ftypisom\x00\x00"}}, http.StatusBadRequest, "file"},
+		{"mp4 without moov", [][3]string{{"file", "clip.mp4", isoBox("ftyp", "isom\x00\x00\x02\x00isom") + isoBox("mdat", "xxxx")}}, http.StatusBadRequest, "file"},
+		{"heic photo named .m4a", [][3]string{{"file", "photo.m4a", isoBox("ftyp", "heic\x00\x00\x00\x00mif1heic") + isoBox("meta", strings.Repeat("\x00", 40))}}, http.StatusUnsupportedMediaType, "file"},
+		{"ogg header only", [][3]string{{"file", "a.ogg", "OggS\x00\x02" + strings.Repeat("\x00", 40)}}, http.StatusBadRequest, "file"},
+		{"webm header only", [][3]string{{"file", "a.webm", "\x1a\x45\xdf\xa3\x87\x42\x82\x84webm"}}, http.StatusBadRequest, "file"},
 		{"truncated inside its first frame", [][3]string{{"file", "cut.mp3", string(mp3[:200])}}, http.StatusBadRequest, "file"},
 		{"empty file", [][3]string{{"file", "empty.mp3", ""}}, http.StatusBadRequest, "file"},
 		{"no file", [][3]string{{"title", "", "x"}}, http.StatusBadRequest, "file"},
@@ -800,6 +939,21 @@ func TestUploadRefusals(t *testing.T) {
 			f.assertNothingStored(t)
 		})
 	}
+	t.Run("the message says what is wrong", func(t *testing.T) {
+		f := newAdminFixture(t)
+		res, body := f.upload(t, [3]string{"file", "clip.mp4", isoBox("ftyp", "isom\x00\x00\x02\x00isom") + isoBox("mdat", "xxxx")})
+		require.Equal(t, http.StatusBadRequest, res.StatusCode, body)
+		assert.Contains(t, decode[apiError](t, body).Error.Message, "this MP4 file is damaged or incomplete: it has no moov box")
+		f.assertNothingStored(t)
+	})
+	t.Run("a valid MP4 is accepted", func(t *testing.T) {
+		f := newAdminFixture(t)
+		hdlr := isoBox("hdlr", strings.Repeat("\x00", 8)+"vide"+strings.Repeat("\x00", 13))
+		file := isoBox("ftyp", "isom\x00\x00\x02\x00isom") + isoBox("moov", isoBox("trak", isoBox("mdia", hdlr))) + isoBox("mdat", "xxxx")
+		res, body := f.upload(t, [3]string{"file", "clip.mp4", file})
+		require.Equal(t, http.StatusCreated, res.StatusCode, body)
+		assert.Equal(t, "video/mp4", decode[mediaOut](t, body).Type)
+	})
 	t.Run("truncated MP3 still plays", func(t *testing.T) {
 		f := newAdminFixture(t)
 		res, body := f.upload(t, [3]string{"file", "cut.mp3", string(mp3[:len(mp3)/3])})
@@ -812,6 +966,11 @@ func TestUploadRefusals(t *testing.T) {
 		assert.Equal(t, http.StatusUnsupportedMediaType, res.StatusCode)
 		f.assertNothingStored(t)
 	})
+}
+
+// isoBox is an ISO-BMFF (MP4) box around payload.
+func isoBox(typ, payload string) string {
+	return string(binary.BigEndian.AppendUint32(nil, uint32(8+len(payload)))) + typ + payload
 }
 
 func TestUploadTooLarge(t *testing.T) {

@@ -25,7 +25,8 @@ type Config struct {
 	// MediaDir is the folder that holds media files.
 	MediaDir string
 	// FrameAncestors is the CSP frame-ancestors source list of the player
-	// page: who may embed it. Empty means anyone ("*").
+	// page: who may embed it. Empty means anyone ("*"); New refuses a list
+	// that ParseFrameAncestors refuses.
 	FrameAncestors string
 	// ConfigMaxAge is how long browsers and proxies may cache a player
 	// config. Zero means 60 s.
@@ -71,9 +72,11 @@ func New(cfg Config, store pulse.Store, log *slog.Logger) (*Server, error) {
 	if cfg.ConfigMaxAge == 0 {
 		cfg.ConfigMaxAge = 60 * time.Second
 	}
-	if cfg.FrameAncestors == "" {
-		cfg.FrameAncestors = "*"
+	fa, err := ParseFrameAncestors(cfg.FrameAncestors)
+	if err != nil {
+		return nil, err
 	}
+	cfg.FrameAncestors = fa
 	if cfg.MaxWebhooks <= 0 {
 		cfg.MaxWebhooks = DefaultMaxWebhooks
 	}

@@ -2,7 +2,9 @@
 // passwords hashed with bcrypt, sessions in HttpOnly cookies (stored as the
 // SHA-256 of the cookie value), API tokens sent as "Authorization: Bearer"
 // (stored as the SHA-256 of the secret, revocable), and sign-in attempts
-// rate-limited per IP address and per user name.
+// rate-limited per IP address and per user name from that address, and
+// slowed down (never refused) per user name from everywhere, so that no one
+// can lock an admin out.
 package auth
 
 import (
@@ -14,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -29,6 +32,9 @@ import (
 const (
 	DefaultSessionTTL = 12 * time.Hour
 	DefaultBcryptCost = 12
+	// DefaultMaxUserDelay bounds how long a sign-in waits when its user
+	// name failed too often from everywhere (see Config).
+	DefaultMaxUserDelay = 5 * time.Second
 	// TokenPrefix starts every API token, so that secret scanners and
 	// people recognise one.
 	TokenPrefix = "pulse_"
@@ -51,10 +57,19 @@ type Config struct {
 	// holds the client's address (X-Forwarded-For: its last entry;
 	// X-Real-IP). Empty means the connection's address.
 	RealIPHeader string
-	// Sign-in limits: failures allowed per IP and per user name before
-	// attempts are refused, and how fast they are forgiven.
-	IPBurst, UserBurst int
-	IPEvery, UserEvery time.Duration
+	// Sign-in limits. Failures from one IP address (IPBurst, one forgiven
+	// per IPEvery) and for one user name from one address (PairBurst, one
+	// forgiven per PairEvery) are refused past their burst with a
+	// *RateLimitError. Failures for one user name from all addresses
+	// (UserBurst, one forgiven per UserEvery) never refuse an attempt:
+	// past the burst, each attempt for that user name waits a second more
+	// per failure over, at most MaxUserDelay, before its password is
+	// checked. So a guesser spread over many addresses is slowed down, and
+	// the admin, from an address without failures of its own, still signs
+	// in with the right password.
+	IPBurst, PairBurst, UserBurst int
+	IPEvery, PairEvery, UserEvery time.Duration
+	MaxUserDelay                  time.Duration
 }
 
 // Auth authenticates admins against a store.
@@ -62,8 +77,10 @@ type Auth struct {
 	store pulse.Store
 	cfg   Config
 	Now   func() time.Time // the clock; tests replace it
+	// Sleep waits d or until ctx is done; tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
 
-	ips, users *Limiter
+	ips, pairs, users *Limiter
 
 	dummyOnce sync.Once
 	dummy     []byte // a bcrypt hash compared against when the user is unknown
@@ -80,17 +97,39 @@ func New(store pulse.Store, cfg Config) *Auth {
 	if cfg.IPBurst <= 0 {
 		cfg.IPBurst = 20
 	}
+	if cfg.PairBurst <= 0 {
+		cfg.PairBurst = 10
+	}
 	if cfg.UserBurst <= 0 {
 		cfg.UserBurst = 10
 	}
 	if cfg.IPEvery <= 0 {
 		cfg.IPEvery = 30 * time.Second
 	}
+	if cfg.PairEvery <= 0 {
+		cfg.PairEvery = time.Minute
+	}
 	if cfg.UserEvery <= 0 {
 		cfg.UserEvery = time.Minute
 	}
-	return &Auth{store: store, cfg: cfg, Now: time.Now,
-		ips: NewLimiter(cfg.IPBurst, cfg.IPEvery), users: NewLimiter(cfg.UserBurst, cfg.UserEvery)}
+	if cfg.MaxUserDelay <= 0 {
+		cfg.MaxUserDelay = DefaultMaxUserDelay
+	}
+	return &Auth{store: store, cfg: cfg, Now: time.Now, Sleep: sleep,
+		ips: NewLimiter(cfg.IPBurst, cfg.IPEvery), pairs: NewLimiter(cfg.PairBurst, cfg.PairEvery),
+		users: NewLimiter(cfg.UserBurst, cfg.UserEvery)}
+}
+
+// sleep waits d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // SessionTTL returns how long a session lasts.
@@ -202,12 +241,21 @@ var errBadCredentials = pulse.Errorf(pulse.EUnauthorized, "wrong user name or pa
 // Login checks a user name and password from the client at ip, and on
 // success starts a session: it returns the cookie value (the only copy of
 // the session's secret) and the session. Failures are EUnauthorized, or a
-// *RateLimitError when ip or username failed too often.
+// *RateLimitError when ip, or username from ip, failed too often. When
+// username failed too often from everywhere, Login first waits (see
+// Config); it fails with ctx's error if ctx ends meanwhile.
 func (a *Auth) Login(ctx context.Context, username, password, ip string) (string, *pulse.Session, error) {
 	now := a.Now()
 	userKey := strings.ToLower(username)
-	if wait := max(a.ips.Wait(ip, now), a.users.Wait(userKey, now)); wait > 0 {
+	pairKey := ip + "\x00" + userKey
+	if wait := max(a.ips.Wait(ip, now), a.pairs.Wait(pairKey, now)); wait > 0 {
 		return "", nil, &RateLimitError{RetryAfter: wait}
+	}
+	if d := a.UserDelay(username, now); d > 0 {
+		if err := a.Sleep(ctx, d); err != nil {
+			return "", nil, fmt.Errorf("auth: sign-in delay: %w", err)
+		}
+		now = a.Now()
 	}
 	admin, err := a.store.AdminByUsername(ctx, username)
 	if err != nil && pulse.ErrorCode(err) != pulse.ENotFound {
@@ -224,6 +272,7 @@ func (a *Auth) Login(ctx context.Context, username, password, ip string) (string
 	}
 	if !ok {
 		a.ips.Fail(ip, now)
+		a.pairs.Fail(pairKey, now)
 		a.users.Fail(userKey, now)
 		return "", nil, errBadCredentials
 	}
@@ -236,6 +285,17 @@ func (a *Auth) Login(ctx context.Context, username, password, ip string) (string
 		return "", nil, err
 	}
 	return secret, s, nil
+}
+
+// UserDelay returns how long a sign-in attempt for username waits at now
+// because of failures for that name from every address: zero within
+// UserBurst, then one second per failure over, at most MaxUserDelay.
+func (a *Auth) UserDelay(username string, now time.Time) time.Duration {
+	over := a.users.Over(strings.ToLower(username), now)
+	if over <= 0 {
+		return 0
+	}
+	return min(a.cfg.MaxUserDelay, time.Duration(math.Ceil(over))*time.Second)
 }
 
 // Logout ends the session whose cookie value is secret; an unknown one is

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -26,6 +27,9 @@ func TestLimiter(t *testing.T) {
 		l.Fail("a", t0)
 	}
 	assert.Equal(t, 61*time.Second, l.Wait("a", t0), "Wait after 3 failures")
+	assert.InDelta(t, 1, l.Over("a", t0), 1e-9, "Over after 3 failures")
+	assert.InDelta(t, 0.5, l.Over("a", t0.Add(30*time.Second)), 1e-9, "Over after 3 failures and 30 s")
+	assert.Zero(t, l.Over("b", t0), "Over of an unknown key")
 	assert.Zero(t, l.Wait("b", t0), "keys are independent")
 	assert.Equal(t, 31*time.Second, l.Wait("a", t0.Add(30*time.Second)))
 	assert.Zero(t, l.Wait("a", t0.Add(time.Minute)), "one failure forgiven after a minute")
@@ -158,17 +162,19 @@ func TestLoginFailures(t *testing.T) {
 	_, _, err2 := f.auth.Login(ctx, "nobody", "correct horse", "1.2.3.4")
 	assert.Equal(t, err.Error(), err2.Error(), "an unknown user and a wrong password read the same")
 
-	// Per user: 10 failures from many addresses lock the user name.
-	for i := range 9 {
-		_, _, err := f.auth.Login(ctx, "Admin", "wrong", "10.0.0."+string(rune('0'+i)))
+	// Per user name from one address: 10 failures lock that pair.
+	for range 9 {
+		_, _, err := f.auth.Login(ctx, "Admin", "wrong", "1.2.3.4")
 		require.Equal(t, pulse.EUnauthorized, pulse.ErrorCode(err))
 	}
-	_, _, err = f.auth.Login(ctx, "admin", "correct horse", "10.9.9.9")
-	require.Equal(t, pulse.ERateLimited, pulse.ErrorCode(err), "even the right password waits")
+	_, _, err = f.auth.Login(ctx, "admin", "correct horse", "1.2.3.4")
+	require.Equal(t, pulse.ERateLimited, pulse.ErrorCode(err), "even the right password waits, from that address")
 	assert.Equal(t, 61*time.Second, RetryAfter(err))
 	assert.Contains(t, err.Error(), "try again in 2 minutes")
-	f.now = f.now.Add(time.Minute)
 	_, _, err = f.auth.Login(ctx, "admin", "correct horse", "10.9.9.9")
+	assert.NoError(t, err, "another address signs in")
+	f.now = f.now.Add(time.Minute)
+	_, _, err = f.auth.Login(ctx, "admin", "correct horse", "1.2.3.4")
 	assert.NoError(t, err, "a minute later one attempt is allowed")
 
 	// Per IP: 20 failures from one address lock it for every user name.
@@ -181,6 +187,78 @@ func TestLoginFailures(t *testing.T) {
 	assert.Equal(t, pulse.ERateLimited, pulse.ErrorCode(err))
 	_, _, err = f.auth.Login(ctx, "admin", "correct horse", "7.7.7.7")
 	assert.NoError(t, err, "other addresses are not blocked")
+}
+
+// TestAdminCannotBeLockedOut: guessers on many addresses fail thousands of
+// times for "admin"; they are refused or slowed down, and the admin, from
+// an address of their own, still signs in.
+func TestAdminCannotBeLockedOut(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var delays []time.Duration
+	f.auth.Sleep = func(_ context.Context, d time.Duration) error {
+		delays = append(delays, d)
+		return nil
+	}
+	// One attacker exhausts its attempts, then keeps trying once a minute
+	// (which the old per-user-name limit turned into a permanent lockout).
+	for range 10 {
+		_, _, err := f.auth.Login(ctx, "admin", "guess", "6.6.6.6")
+		require.Equal(t, pulse.EUnauthorized, pulse.ErrorCode(err))
+	}
+	_, _, err := f.auth.Login(ctx, "admin", "guess", "6.6.6.6")
+	require.Equal(t, pulse.ERateLimited, pulse.ErrorCode(err), "the attacker's address is refused")
+	for range 30 {
+		f.now = f.now.Add(time.Minute)
+		_, _, err := f.auth.Login(ctx, "admin", "guess", "6.6.6.6")
+		require.Equal(t, pulse.EUnauthorized, pulse.ErrorCode(err))
+	}
+	delays = nil
+	_, _, err = f.auth.Login(ctx, "admin", "correct horse", "192.0.2.7")
+	require.NoError(t, err, "the admin signs in from another address")
+	assert.Equal(t, []time.Duration{time.Second}, delays, "after a short wait: the user name is over its limit by one")
+
+	// Many attackers: the user name is far over its limit, so attempts
+	// are slowed down, never by more than MaxUserDelay, and never refused
+	// for an address without failures.
+	for i := range 50 {
+		for range 10 {
+			_, _, err := f.auth.Login(ctx, "admin", "guess", fmt.Sprintf("10.0.%d.%d", i/250, i%250))
+			require.Equal(t, pulse.EUnauthorized, pulse.ErrorCode(err))
+		}
+	}
+	delays = nil
+	_, _, err = f.auth.Login(ctx, "admin", "correct horse", "192.0.2.8")
+	require.NoError(t, err, "the admin still signs in")
+	assert.Equal(t, []time.Duration{DefaultMaxUserDelay}, delays)
+	_, _, err = f.auth.Login(ctx, "admin", "guess", "10.0.0.1")
+	assert.Equal(t, pulse.ERateLimited, pulse.ErrorCode(err), "each attacker address stays refused")
+	assert.Zero(t, f.auth.UserDelay("ops", f.now), "other user names are not slowed down")
+
+	// A client that gives up during the wait gets an error, not a session.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	f.auth.Sleep = sleep
+	_, _, err = f.auth.Login(cancelled, "admin", "correct horse", "192.0.2.9")
+	assert.ErrorIs(t, err, context.Canceled)
+
+	// The failures are forgiven with time: one a minute.
+	assert.Zero(t, f.auth.UserDelay("admin", f.now.Add(600*time.Minute)))
+}
+
+func TestUserDelay(t *testing.T) {
+	a := New(nil, Config{UserBurst: 3, MaxUserDelay: 3 * time.Second})
+	for i, want := range []time.Duration{0, 0, 0, 1 * time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second} {
+		assert.Equal(t, want, a.UserDelay("admin", t0), "UserDelay after %d failures", i)
+		a.users.Fail("admin", t0)
+	}
+	a = New(nil, Config{UserBurst: 3, MaxUserDelay: 3 * time.Second})
+	for range 3 {
+		a.users.Fail("admin", t0)
+	}
+	assert.Equal(t, time.Second, a.UserDelay("ADMIN", t0), "user names are case-insensitive")
+	assert.Equal(t, time.Second, a.UserDelay("admin", t0.Add(30*time.Second)), "half a failure forgiven: still 1 s")
+	assert.Zero(t, a.UserDelay("admin", t0.Add(time.Minute)))
 }
 
 func TestTokens(t *testing.T) {

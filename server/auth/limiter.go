@@ -42,17 +42,24 @@ func (l *Limiter) level(b *bucket, now time.Time) float64 {
 // Wait returns how long key must wait before its next attempt: zero when
 // it may try now.
 func (l *Limiter) Wait(key string, now time.Time) time.Duration {
+	over := l.Over(key, now)
+	if over <= 0 {
+		return 0
+	}
+	return time.Duration(over*float64(l.Every)).Round(time.Second) + time.Second
+}
+
+// Over returns how far past its burst key's next attempt would be at now:
+// zero or less while it is within the burst, about 1 for the first attempt
+// past it, and one more for each failure not yet forgiven.
+func (l *Limiter) Over(key string, now time.Time) float64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[key]
 	if !ok {
 		return 0
 	}
-	over := l.level(b, now) - float64(l.Burst) + 1
-	if over <= 0 {
-		return 0
-	}
-	return time.Duration(over*float64(l.Every)).Round(time.Second) + time.Second
+	return l.level(b, now) - float64(l.Burst) + 1
 }
 
 // Fail records a failed attempt by key at now.

@@ -1,5 +1,5 @@
-// Package library imports media files: it checks their type from their
-// bytes, measures MP3 duration and waveform with go-mp3 (through wasm/mp3),
+// Package library imports media files: it checks their type and structure
+// from their bytes, measures MP3 duration and waveform with go-mp3 (through wasm/mp3),
 // moves the file into the media folder and records it in the store, so that
 // a failure at any step leaves neither a file nor a row behind.
 package library
@@ -40,7 +40,8 @@ type Kind struct {
 }
 
 // Sniff returns the media type of a file from its first bytes (at least
-// 64 of them when the file has that many), or an EUnsupported error.
+// 64 of them when the file has that many), or an EUnsupported error. It
+// does not check the rest of the file: Probe does.
 func Sniff(head []byte) (Kind, error) {
 	switch {
 	case len(head) >= 12 && string(head[4:8]) == "ftyp":
@@ -106,9 +107,7 @@ func (l *Library) Import(ctx context.Context, r io.Reader, title string) (*pulse
 	if err := tmp.Chmod(0o644); err != nil {
 		return nil, fmt.Errorf("save file: %w", err)
 	}
-	head := make([]byte, 4096)
-	hn, _ := tmp.ReadAt(head, 0)
-	kind, err := Sniff(head[:hn])
+	kind, err := Probe(tmp, n)
 	if err != nil {
 		return nil, err
 	}

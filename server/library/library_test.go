@@ -79,6 +79,17 @@ func TestImportRefusals(t *testing.T) {
 		{"too large", mp3, 1000, "x", pulse.ETooLarge},
 		{"corrupt mp3", append([]byte{0xff, 0xfb, 0x90, 0x64}, bytes.Repeat([]byte{0x55}, 5000)...), 0, "x", pulse.EInvalid},
 		{"mkv", append([]byte{0x1a, 0x45, 0xdf, 0xa3}, []byte("matroska")...), 0, "x", pulse.EUnsupported},
+		// Header-only files: the first bytes are right, the rest is not.
+		{"m4a header only", []byte("\x00\x00\x00\x20ftypM4A \x00\x00"), 0, "x", pulse.EInvalid},
+		{"mp4 header only", []byte("\x00\x00\x00\x20ftypisom\x00\x00"), 0, "x", pulse.EInvalid},
+		{"webm header only", append([]byte{0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x82, 0x84}, []byte("webm")...), 0, "x", pulse.EInvalid},
+		{"ogg header only", []byte("OggS\x00\x02"), 0, "x", pulse.EInvalid},
+		{"mp4 without moov", ftyp("isom", "isom", "mp41"), 0, "x", pulse.EInvalid},
+		{"truncated mp4", MustMP4(t, "isom", "vide")[:300], 0, "x", pulse.EInvalid},
+		{"heic image", cat(ftyp("heic", "mif1", "heic"), mp4Box("meta", make([]byte, 40))), 0, "x", pulse.EUnsupported},
+		{"webm without Segment", ebmlHeader("webm"), 0, "x", pulse.EInvalid},
+		{"ogg with a bad CRC", flipByte(MustOgg(t), 30), 0, "x", pulse.EInvalid},
+		{"ogg speex", oggPage(0x02, cat([]byte("Speex   "), make([]byte, 72))), 0, "x", pulse.EUnsupported},
 		{"no title", mp3, 0, "  ", pulse.EInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,6 +105,12 @@ func TestImportRefusals(t *testing.T) {
 	}
 }
 
+func flipByte(b []byte, i int) []byte {
+	b = bytes.Clone(b)
+	b[i] ^= 0x01
+	return b
+}
+
 func TestImportTruncatedMP3Plays(t *testing.T) {
 	l := newLibrary(t)
 	b := example(t, "mpeg2.mp3")
@@ -102,20 +119,46 @@ func TestImportTruncatedMP3Plays(t *testing.T) {
 	assert.InDelta(t, 25, m.Duration, 1)
 }
 
+// TestSniff checks the type read from first bytes; Probe then checks the
+// structure (TestProbeRefuses: header-only files are refused).
 func TestSniff(t *testing.T) {
 	for _, tc := range []struct {
+		name string
 		head []byte
 		mime string
 	}{
-		{[]byte("\x00\x00\x00\x20ftypM4A \x00\x00"), "audio/mp4"},
-		{[]byte("\x00\x00\x00\x20ftypisom\x00\x00"), "video/mp4"},
-		{append([]byte{0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x82, 0x84}, []byte("webm")...), "video/webm"},
-		{[]byte("OggS\x00\x02"), "audio/ogg"},
-		{[]byte("ID3\x04\x00"), "audio/mpeg"},
+		{"m4a", MustMP4(t, "M4A ", "soun"), "audio/mp4"},
+		{"mp4", MustMP4(t, "isom", "vide"), "video/mp4"},
+		{"webm", MustWebM(t), "video/webm"},
+		{"ogg", MustOgg(t), "audio/ogg"},
+		{"mp3 with ID3", []byte("ID3\x04\x00"), "audio/mpeg"},
 	} {
-		k, err := Sniff(tc.head)
-		require.NoError(t, err)
-		assert.Equal(t, tc.mime, k.MIME)
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := Sniff(tc.head)
+			require.NoError(t, err)
+			assert.Equal(t, tc.mime, k.MIME)
+		})
+	}
+}
+
+// TestImportContainers imports minimal valid MP4, M4A, WebM and Ogg files.
+func TestImportContainers(t *testing.T) {
+	for _, tc := range []struct {
+		name, mime, ext string
+		file            []byte
+	}{
+		{"m4a", "audio/mp4", ".m4a", MustMP4(t, "M4A ", "soun")},
+		{"mp4", "video/mp4", ".mp4", MustMP4(t, "mp42", "vide")},
+		{"webm", "video/webm", ".webm", MustWebM(t)},
+		{"ogg", "audio/ogg", ".ogg", MustOgg(t)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLibrary(t)
+			m, err := l.Import(context.Background(), bytes.NewReader(tc.file), tc.name)
+			require.NoError(t, err)
+			assert.Equal(t, tc.mime, m.Type)
+			assert.Equal(t, []string{m.UUID + tc.ext}, l.files(t))
+		})
 	}
 }
 

@@ -3,8 +3,11 @@ package pulse
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -84,7 +87,9 @@ func (w *Webhook) Warnings() []string {
 }
 
 // ValidateURL checks a webhook target: an absolute http or https URL with a
-// host, no credentials, at most MaxURLLen bytes.
+// host that is a DNS name or an IP address (as browsers would send it: no
+// non-ASCII names, no IPv4 addresses in other forms than a.b.c.d), no
+// credentials, at most MaxURLLen bytes.
 func ValidateURL(raw string) error {
 	const field = "url"
 	switch {
@@ -109,10 +114,136 @@ func ValidateURL(raw string) error {
 	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return FieldError(field, "must not contain a #fragment")
 	}
-	if p := u.Port(); p != "" && (len(p) > 5 || p == "0" || atoiPort(p) > 65535) {
+	if strings.HasSuffix(u.Host, ":") {
+		return FieldError(field, "has a \":\" after the host but no port: remove it or add a port number")
+	}
+	if p := u.Port(); p != "" && (len(p) > 5 || atoiPort(p) == 0 || atoiPort(p) > 65535) {
 		return FieldError(field, "has an invalid port %q", p)
 	}
+	if err := validateHost(u); err != nil {
+		return FieldError(field, "%s", err.Error())
+	}
 	return nil
+}
+
+// validateHost checks the host of a parsed http(s) URL. Browsers turn
+// non-ASCII names into punycode and read numbers such as 127.1 or 0x7f.1
+// as IPv4 addresses (WHATWG URL, "host parsing"): Pulse refuses those
+// forms rather than guess differently from the browser what the host is.
+func validateHost(u *url.URL) error {
+	host := u.Hostname()
+	if strings.HasPrefix(u.Host, "[") {
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return fmt.Errorf("has an invalid IPv6 address %q", host)
+		}
+		return nil
+	}
+	for _, c := range host {
+		if c >= 0x80 {
+			return fmt.Errorf("has a host with non-ASCII characters (%q): write it in punycode (xn--…) as browsers send it", host)
+		}
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
+		return nil
+	}
+	name := strings.TrimSuffix(host, ".") // a fully qualified name may end with a dot
+	if name == "" || len(name) > 253 {
+		return fmt.Errorf("has an invalid host %q: it must be a DNS name or an IP address", host)
+	}
+	labels := strings.Split(name, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return fmt.Errorf("has an invalid host %q: it must be a DNS name (labels of 1-63 letters, digits and hyphens, not starting or ending with a hyphen) or an IP address", host)
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return fmt.Errorf("has an invalid host %q: it must be a DNS name (letters, digits, hyphens and dots) or an IP address", host)
+			}
+		}
+	}
+	if last := strings.ToLower(labels[len(labels)-1]); isNumberLabel(last) {
+		return fmt.Errorf("has a host %q that browsers would read as an IPv4 address: write IPv4 addresses as four numbers 0-255, such as 192.0.2.1", host)
+	}
+	return nil
+}
+
+// isNumberLabel reports whether a host's last label makes browsers parse
+// the host as IPv4: all decimal digits, or 0x and hexadecimal digits.
+func isNumberLabel(l string) bool {
+	if strings.HasPrefix(l, "0x") {
+		l = l[2:]
+		return strings.Trim(l, "0123456789abcdef") == ""
+	}
+	return l != "" && strings.Trim(l, "0123456789") == ""
+}
+
+// Origin returns the origin of a valid webhook URL written as browsers
+// write it (new URL(raw).origin, WHATWG URL "origin serialization"): the
+// scheme and host in lower case, an IPv6 address compressed and in
+// brackets, and the port only when it is not the scheme's default (443 for
+// https, 80 for http). The admin panel compares it with what the browser
+// computes, so the two must agree.
+func Origin(raw string) (string, error) {
+	if err := ValidateURL(raw); err != nil {
+		return "", err
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	if strings.HasPrefix(u.Host, "[") {
+		host = "[" + whatwgIPv6(netip.MustParseAddr(host)) + "]"
+	}
+	if p := u.Port(); p != "" {
+		n := atoiPort(p)
+		if !(scheme == "https" && n == 443 || scheme == "http" && n == 80) {
+			host += ":" + strconv.Itoa(n)
+		}
+	}
+	return scheme + "://" + host, nil
+}
+
+// whatwgIPv6 writes an IPv6 address as the WHATWG URL standard does: eight
+// hexadecimal pieces without leading zeros, the first longest run of two or
+// more zero pieces as "::", and never a dotted IPv4 tail (netip writes
+// ::ffff:127.0.0.1 where browsers write ::ffff:7f00:1).
+func whatwgIPv6(a netip.Addr) string {
+	b := a.As16()
+	var pieces [8]uint16
+	for i := range pieces {
+		pieces[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+	}
+	start, length := -1, 1
+	for i := 0; i < 8; {
+		if pieces[i] != 0 {
+			i++
+			continue
+		}
+		j := i
+		for j < 8 && pieces[j] == 0 {
+			j++
+		}
+		if j-i > length {
+			start, length = i, j-i
+		}
+		i = j
+	}
+	var sb strings.Builder
+	for i := 0; i < 8; i++ {
+		if i == start {
+			sb.WriteString("::")
+			i += length - 1
+			continue
+		}
+		if sb.Len() > 0 && !strings.HasSuffix(sb.String(), ":") {
+			sb.WriteByte(':')
+		}
+		sb.WriteString(strconv.FormatUint(uint64(pieces[i]), 16))
+	}
+	return sb.String()
 }
 
 func atoiPort(p string) int {
@@ -140,8 +271,21 @@ func validateFieldName(field, v string) error {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
+// isLoopback reports whether browsers treat http:// requests to host as
+// potentially trustworthy, hence not mixed content (W3C Secure Contexts
+// §3.1: 127.0.0.0/8, ::1 and localhost names). The host must be an IP
+// address, not a name that starts like one: 127.0.0.1.evil.example is not
+// loopback.
 func isLoopback(host string) bool {
-	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || a.Zone() != "" {
+		return false
+	}
+	return a.Is4() && a.IsLoopback() || a == netip.IPv6Loopback()
 }
 
 // Scope says which media a webhook applies to: all of them when Media is

@@ -109,8 +109,16 @@
   const whFields = ['name', 'url', 'request_field', 'response_field', 'rpm', 'active', 'events', 'require_param', 'require_signed_link', 'scope'];
   let editing = null; // the webhook being edited, or null for a new one
 
+  // isLoopback says whether browsers let an https page send http:// requests
+  // to host (a URL's hostname, which the URL parser has already normalised:
+  // 127.1 becomes 127.0.0.1): loopback addresses and localhost names are
+  // potentially trustworthy, so not mixed content
+  // (https://w3c.github.io/webappsec-secure-contexts/#is-origin-trustworthy).
+  // 127.0.0.1.evil.example is a name, not a loopback address.
   function isLoopback(host) {
-    return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
+    const h = host.replace(/\.$/, '');
+    return h === 'localhost' || h.endsWith('.localhost') || h === '[::1]' ||
+      /^127\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/.test(h);
   }
 
   function mixedContentWarning(url) {
@@ -325,10 +333,24 @@
   async function testHeartbeat(h, out) {
     const origin = new URL(h.url).origin;
     if (!cfg.connect_origins.includes(origin)) {
+      // The server lists the origins of the webhooks that existed when
+      // it sent this page: reload once to get a new one. If the origin
+      // is still missing after that, the server cannot allow it (it
+      // writes origins as browsers do, so this is a URL it cannot put in
+      // a Content-Security-Policy): say so rather than reload forever.
+      if (sessionStorage.getItem('pulse-reloaded-for') === origin) {
+        sessionStorage.removeItem('pulse-reloaded-for');
+        out.className = 'test-result error';
+        out.textContent = 'Cannot test from this page: the panel is not allowed to contact ' + origin +
+          ' (the server cannot list that address in the page\'s Content-Security-Policy). Players can still send to it.';
+        return;
+      }
+      sessionStorage.setItem('pulse-reloaded-for', origin);
       sessionStorage.setItem('pulse-flash', 'Reloaded the panel so that it may contact ' + origin + ': press "Send test heartbeat" again.');
       location.reload();
       return;
     }
+    sessionStorage.removeItem('pulse-reloaded-for');
     out.className = 'test-result';
     out.textContent = 'Sending a test heartbeat…';
     const opts = () => ({ method: 'POST', body: samplePayload(h), credentials: 'omit', cache: 'no-store', signal: AbortSignal.timeout(10000) });

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -295,4 +296,75 @@ func TestServeAdminPasswordFromEnv(t *testing.T) {
 	err = run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()},
 		func(k string) string { return map[string]string{"PULSE_ADMIN_PASSWORD": "short"}[k] }, strings.NewReader(""), &out, &errb)
 	assert.ErrorContains(t, err, "PULSE_ADMIN_PASSWORD")
+}
+
+// TestServeFrameAncestors: --frame-ancestors is checked at start, and a
+// restricted list reaches the player page's CSP.
+func TestServeFrameAncestors(t *testing.T) {
+	for _, bad := range []string{"https://lms.example; script-src *", "https://a.example,https://b.example", "'none' 'self'", "https://a.example\x00"} {
+		_, _, err := runWith(t, "", "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--frame-ancestors", bad)
+		require.Error(t, err, bad)
+		assert.Equal(t, 2, exitCode(err), "a usage error: %v", err)
+		assert.Contains(t, err.Error(), "--frame-ancestors", bad)
+	}
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()},
+		func(k string) string { return map[string]string{"PULSE_FRAME_ANCESTORS": "x; y"}[k] }, strings.NewReader(""), &out, &errb)
+	assert.ErrorContains(t, err, "--frame-ancestors", "the environment variable is checked too")
+
+	data := t.TempDir()
+	uuid, _, err := runPulse(t, "media", "add", filepath.Join(mp3Dir(t), "mpeg2.mp3"), "--data", data)
+	require.NoError(t, err)
+	s := serveIn(t, data, nil, "--frame-ancestors", "'self'  https://lms.example.edu")
+	res, err := noKeepAlive.Get(s.url + "/v/" + strings.TrimSpace(uuid))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.True(t, strings.HasSuffix(res.Header.Get("Content-Security-Policy"), "; frame-ancestors 'self' https://lms.example.edu"),
+		res.Header.Get("Content-Security-Policy"))
+}
+
+// TestServeSecureCookiesBehindHTTPS: with an https --base-url (TLS ends at
+// a proxy, so requests reach Pulse over plain http), the session cookie is
+// Secure and __Host- prefixed; without it, it is neither.
+func TestServeSecureCookiesBehindHTTPS(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		env    map[string]string
+		secure bool
+	}{
+		{"https base URL", []string{"--base-url", "https://pulse.example.edu"}, nil, true},
+		{"https base URL from the environment", nil, map[string]string{"PULSE_BASE_URL": "HTTPS://pulse.example.edu/"}, true},
+		{"http base URL", []string{"--base-url", "http://pulse.example.edu"}, nil, false},
+		{"no base URL", nil, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The printed URL is the base URL, not the address: listen on
+			// a port chosen here.
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			addr := ln.Addr().String()
+			ln.Close()
+			env := map[string]string{"PULSE_ADMIN_PASSWORD": "correct horse battery"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			serveIn(t, t.TempDir(), env, append([]string{"--addr", addr}, tc.args...)...)
+			res, err := noKeepAlive.PostForm("http://"+addr+"/admin/login", url.Values{"username": {"admin"}, "password": {"correct horse battery"}})
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, http.StatusSeeOther, res.StatusCode)
+			require.Len(t, res.Cookies(), 1)
+			c := res.Cookies()[0]
+			assert.Equal(t, tc.secure, c.Secure, "Secure")
+			assert.True(t, c.HttpOnly)
+			assert.Equal(t, http.SameSiteLaxMode, c.SameSite)
+			if tc.secure {
+				assert.Equal(t, auth.SecureCookieName, c.Name)
+			} else {
+				assert.Equal(t, auth.CookieName, c.Name)
+			}
+		})
+	}
 }

@@ -42,6 +42,9 @@ func (env environment) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if _, err := api.ParseFrameAncestors(*frameAncestors); err != nil {
+		return usagef("serve: --frame-ancestors: %s", strings.TrimPrefix(err.Error(), "api: frame-ancestors: "))
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usagef("serve: --log-level: %v", err)
