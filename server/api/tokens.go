@@ -70,7 +70,7 @@ func (s *Server) issuer(r *http.Request) string {
 // for the viewer.
 func (s *Server) checkLink(r *http.Request) (bool, error) {
 	var lookupErr error
-	ok, err := token.VerifyLink(r.URL.EscapedPath(), r.URL.Query(), func(kid string) ([]byte, bool) {
+	ok, err := token.VerifyLink(r.URL.EscapedPath(), r.URL.RawQuery, func(kid string) ([]byte, bool) {
 		if !pulse.ValidUUID(kid) {
 			return nil, false
 		}
@@ -97,6 +97,11 @@ func (s *Server) checkLink(r *http.Request) (bool, error) {
 		return ok, nil
 	case errors.Is(err, token.ErrLinkExpired):
 		return false, pulse.Errorf(pulse.EForbidden, "This link has expired. Open the media again from the page that linked here to get a fresh link.")
+	case errors.Is(err, token.ErrLinkMalformed):
+		// The page and the player would read other parameters than the
+		// signature covers: refuse rather than verify half of them.
+		s.log.Info("refused a signed player link", "path", r.URL.Path, "err", err)
+		return false, pulse.Errorf(pulse.EForbidden, "This link is not valid: its address has a parameter that a signature cannot cover (a ';', a '%%' not followed by two hex digits, or text that is not UTF-8). Open the media again from the page that linked here.")
 	case errors.Is(err, token.ErrLinkKey):
 		s.log.Info("refused a signed player link", "path", r.URL.Path, "err", err)
 		return false, pulse.Errorf(pulse.EForbidden, "This link was signed with a key this server no longer accepts (revoked or unknown). Open the media again from the page that linked here.")
@@ -115,8 +120,9 @@ func (s *Server) pageToken(r *http.Request, m *pulse.Media, requestFields []stri
 		return "", "", err
 	}
 	sid = base64.RawURLEncoding.EncodeToString(b[:])
-	// Parse the query as the player will, so that the values match.
-	q := heartbeat.ParseQuery(r.URL.RawQuery)
+	// Parse the query as the player will (location.search, "?" included),
+	// so that the values match.
+	q := heartbeat.ParseQuery("?" + r.URL.RawQuery)
 	values := map[string]string{}
 	for _, f := range requestFields {
 		if v, ok := q.Get(f); ok {
