@@ -48,15 +48,28 @@ func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusNotFound, "notfound.html", map[string]string{"UUID": uuid})
 		return
 	}
+	if pulse.ErrorCode(err) == pulse.EUnavailable {
+		s.unavailablePage(w, r, err)
+		return
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	lv, err := s.checkLink(r)
-	if err != nil {
+	switch pulse.ErrorCode(err) {
+	case "":
+	case pulse.EForbidden:
 		setPageHeaders(w, s.cfg.FrameAncestors)
 		w.Header().Set("Cache-Control", "no-store")
 		s.render(w, r, http.StatusForbidden, "badlink.html", map[string]string{"Message": pulse.ErrorMessage(err)})
+		return
+	case pulse.EUnavailable:
+		// The link may well be good: the server cannot tell now.
+		s.unavailablePage(w, r, err)
+		return
+	default:
+		s.error(w, r, err)
 		return
 	}
 	var fields []string
@@ -93,6 +106,21 @@ func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 		"Duration":     strconv.FormatFloat(m.Duration, 'f', 3, 64),
 		"DurationText": ui.Clock(m.Duration),
 	})
+}
+
+// unavailablePage answers a player page that needs the database while it
+// is away: 503, and a page that says to try again, not that the link is
+// bad.
+func (s *Server) unavailablePage(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Warn("player page failed: the database is unavailable", "path", r.URL.Path, "err", err)
+	setPageHeaders(w, s.cfg.FrameAncestors)
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Retry-After", "10")
+	s.render(w, r, http.StatusServiceUnavailable, "badlink.html", map[string]string{
+		"Title":   "Try again in a moment",
+		"Heading": "The player cannot start right now",
+		"Message": "Pulse cannot check this link at the moment: its database is unavailable. Nothing is wrong with the link: reload the page in a moment."})
 }
 
 // media returns the media with the uuid; a malformed uuid is not found.

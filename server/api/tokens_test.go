@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -127,4 +130,53 @@ func TestEmbedJS(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, res.Header.Get("Content-Type"), "javascript")
 	assert.Contains(t, body, "Pulse")
+}
+
+func (s *flakyStore) EmbedKey(ctx context.Context, id string) (*pulse.EmbedKey, error) {
+	if s.down.Load() {
+		return nil, errDown
+	}
+	return s.Store.EmbedKey(ctx, id)
+}
+
+// A signed link the server cannot check because the database is away is
+// not a bad link: 503 and a page that says to try again.
+func TestSignedLinkWhileTheDatabaseIsDown(t *testing.T) {
+	f := newFixture(t)
+	m := f.media(t, "Lecture", []byte("x"))
+	other := f.media(t, "Other", []byte("y"))
+	ek := &pulse.EmbedKey{Name: "LMS", Secret: []byte("s3cret-s3cret-s3cret-s3cret-s3cr")}
+	require.NoError(t, f.store.CreateEmbedKey(context.Background(), ek))
+	store := &flakyStore{Store: f.store}
+	s, err := New(Config{MediaDir: f.dir}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+
+	res, _ := get(t, srv.URL+"/v/"+m.UUID+"?student=john_doe") // caches the media, signs with the key
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	signed, err := token.SignLink(srv.URL+"/v/"+m.UUID+"?student=john_doe", ek.ID, ek.Secret, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+
+	store.down.Store(true)
+	for name, link := range map[string]string{
+		"embed key not cached": signed,
+		"media not cached":     srv.URL + "/v/" + other.UUID + "?student=john_doe",
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, body := get(t, link)
+			assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+			assert.Equal(t, "10", res.Header.Get("Retry-After"))
+			assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
+			assert.Contains(t, body, "The player cannot start right now")
+			assert.Contains(t, body, "its database is unavailable")
+			assert.NotContains(t, body, "not valid")
+			assert.NotContains(t, body, "pulse-config", "no player")
+		})
+	}
+
+	store.down.Store(false)
+	res, body := get(t, signed)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.True(t, pageConfigOf(t, body).Verified, "the same link verifies once the database is back")
 }
