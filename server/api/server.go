@@ -94,8 +94,8 @@ func New(cfg Config, store pulse.Store, log *slog.Logger) (*Server, error) {
 		csrf: http.NewCrossOriginProtection(), keys: cfg.Keys, cache: newCache(cfg.CacheTTL, log)}
 	s.cache.watch(store)
 	if w, ok := store.(pulse.Watcher); ok {
-		// Another instance or `pulse keys rotate` changed the keys: sign
-		// with the new one at once rather than after keyring.Refresh.
+		// Another instance or `pulse keys rotate` changed the keys:
+		// publish the new one at once rather than after keyring.Refresh.
 		w.Watch(func(table string) {
 			if table == "" || table == pulse.TableSigningKeys {
 				s.keys.Invalidate()

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"github.com/pulsehq/pulse/server/keyring"
 	"github.com/pulsehq/pulse/server/pulse"
 	"github.com/pulsehq/pulse/server/token"
 	"github.com/pulsehq/pulse/wasm/heartbeat"
@@ -31,7 +33,7 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/jwk-set+json")
-	h.Set("Cache-Control", "public, max-age=60")
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(keyring.JWKSMaxAge.Seconds())))
 	h.Set("Access-Control-Allow-Origin", "*")
 	w.Write(b)
 }
