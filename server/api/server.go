@@ -33,6 +33,11 @@ type Config struct {
 	// BaseURL is the public URL of the server, for links the admin panel
 	// shows; empty means the URL each request was made to.
 	BaseURL string
+	// Issuer is the iss of page tokens: the one public URL of the server,
+	// whatever host a page was opened at, so that receivers (the demo's
+	// included) can expect it. Empty means BaseURL, or when that is empty
+	// too, the URL each request was made to.
+	Issuer string
 	// MaxWebhooks limits how many webhooks may exist; zero means
 	// DefaultMaxWebhooks.
 	MaxWebhooks int

@@ -54,9 +54,12 @@ func (s *Server) handleEmbedJS(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// issuer is the iss of page tokens: the public base URL, or the URL the
-// request was made to.
+// issuer is the iss of page tokens: the configured issuer, the public base
+// URL, or the URL the request was made to.
 func (s *Server) issuer(r *http.Request) string {
+	if s.cfg.Issuer != "" {
+		return strings.TrimSuffix(s.cfg.Issuer, "/")
+	}
 	if s.cfg.BaseURL != "" {
 		return strings.TrimSuffix(s.cfg.BaseURL, "/")
 	}

@@ -91,7 +91,10 @@ func (env environment) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("first admin (PULSE_ADMIN_PASSWORD): %s", pulse.ErrorMessage(err)+internal(err))
 	}
 	srv, err := api.New(api.Config{MediaDir: mediaDir(*data), FrameAncestors: *frameAncestors, BaseURL: *baseURL,
-		MaxWebhooks: limits.webhooks, MaxUpload: limits.upload, Auth: authn, Keys: keys, CacheTTL: cacheTTL}, store, log)
+		MaxWebhooks: limits.webhooks, MaxUpload: limits.upload, Auth: authn, Keys: keys, CacheTTL: cacheTTL,
+		// One iss whichever host a page is opened at (localhost, a LAN
+		// address): the URL printed at start, which the demo expects.
+		Issuer: base}, store, log)
 	if err != nil {
 		return err
 	}
@@ -107,7 +110,7 @@ func (env environment) serve(ctx context.Context, args []string) error {
 	}
 	if receiverOn {
 		rc := demo.New(demoReceiverPath, env.stdout, log)
-		rc.Verifier = &receiver.Verifier{JWKSURL: base + "/.well-known/jwks.json", Issuer: strings.TrimSuffix(*baseURL, "/")}
+		rc.Verifier = &receiver.Verifier{JWKSURL: base + "/.well-known/jwks.json", Issuer: base}
 		srv.Mount(demoReceiverPath, rc)
 		srv.Mount(demoReceiverPath+"/", rc)
 	}
