@@ -28,12 +28,16 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
 	path := flag.String("path", "/video-tracking", "path to receive heartbeats at (the page is there too)")
 	jwks := flag.String("jwks", "", "verify page tokens against this JWKS, such as http://127.0.0.1:8080/.well-known/jwks.json")
+	requestField := flag.String("request-field", "", "with --jwks: the webhook's request field (such as student); a heartbeat's value must then be the token's value of that URL parameter (without it, any value the page was opened with passes)")
 	flag.Parse()
 	p := "/" + strings.Trim(*path, "/")
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	rc := demo.New(p, os.Stdout, log)
 	if *jwks != "" {
 		rc.Verifier = &receiver.Verifier{JWKSURL: *jwks}
+		if *requestField != "" {
+			rc.RequestFields = func(context.Context, string, string) ([]string, error) { return []string{*requestField}, nil }
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle(p, rc)

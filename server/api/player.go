@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/pulsehq/pulse/server/pulse"
@@ -195,6 +196,30 @@ type jsonBody struct {
 	etag string
 	// requestFields of the webhooks in the config, for the page token.
 	requestFields []string
+	// fields maps each webhook's response field to its request field.
+	fields [][2]string
+}
+
+// RequestFields returns the request fields of the webhooks that apply to
+// the media and send responseField: the URL parameters whose value, as the
+// page token's q claim has it, a heartbeat's responseField must carry. It
+// reads the cached player config, so it keeps working while the database
+// is away. The demo receiver checks heartbeats with it.
+func (s *Server) RequestFields(ctx context.Context, uuid, responseField string) ([]string, error) {
+	if !pulse.ValidUUID(uuid) {
+		return nil, pulse.Errorf(pulse.ENotFound, "no media %s", pulse.QuoteID(uuid))
+	}
+	cfg, err := s.cachedPlayerConfig(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range cfg.fields {
+		if f[1] == responseField && !slices.Contains(out, f[0]) {
+			out = append(out, f[0])
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) cachedPlayerConfig(ctx context.Context, uuid string) (*jsonBody, error) {
@@ -215,8 +240,10 @@ func (s *Server) playerConfig(ctx context.Context, uuid string) (*jsonBody, erro
 	}
 	cfg := playerConfig{UUID: m.UUID, Webhooks: []playerWebhook{}}
 	var fields []string
+	var pairs [][2]string
 	for _, wh := range pulse.PlayerWebhooks(all, m.UUID) {
 		fields = append(fields, wh.RequestField)
+		pairs = append(pairs, [2]string{wh.RequestField, wh.ResponseField})
 		cfg.Webhooks = append(cfg.Webhooks, playerWebhook{
 			ID: wh.ID, URL: wh.URL, RequestField: wh.RequestField, ResponseField: wh.ResponseField,
 			RPM: wh.RPM, Events: wh.Events, RequireParam: wh.RequireParam, RequireSignedLink: wh.RequireSignedLink,
@@ -228,7 +255,7 @@ func (s *Server) playerConfig(ctx context.Context, uuid string) (*jsonBody, erro
 	}
 	body = append(body, '\n')
 	sum := sha256.Sum256(body)
-	return &jsonBody{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, requestFields: fields}, nil
+	return &jsonBody{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, requestFields: fields, fields: pairs}, nil
 }
 
 func (s *Server) handleMediaFile(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pulsehq/pulse/server/demo"
 	"github.com/pulsehq/pulse/server/receiver"
 )
 
@@ -119,31 +121,86 @@ func TestVerifiedHeartbeats(t *testing.T) {
 	assert.Equal(t, http.StatusOK, post(t, h.URL, forged(func(map[string]string) {})))
 }
 
-// The demo receiver shows which heartbeats verify.
+// demoEntries reads the demo receiver's heartbeats.json, newest first.
+func demoEntries(t testing.TB, base string) []demo.Entry {
+	t.Helper()
+	res, err := http.Get(base + "/demo/receiver/heartbeats.json")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var doc struct{ Heartbeats []demo.Entry }
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&doc))
+	return doc.Heartbeats
+}
+
+// The demo receiver shows which heartbeats verify: real ones from
+// Chromium, and not forged ones sent as curl would.
 func TestDemoReceiverShowsVerification(t *testing.T) {
 	srv := startPulse(t, "--demo-receiver", "on")
 	uuid := srv.addMedia(t, "mpeg2.mp3")
 	pulseCmd(t, srv.data, "webhook", "add", "--url", srv.URL+"/demo/receiver", "--request-field", "student",
 		"--response-field", "student_id", "--rpm", "60")
+	// A second webhook puts the course in the token too: its value is not
+	// a student's.
+	pulseCmd(t, srv.data, "webhook", "add", "--url", srv.URL+"/demo/receiver", "--request-field", "course",
+		"--response-field", "course_id", "--rpm", "1", "--events=false")
 
 	ctx := newBrowser(t)
-	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe")
+	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe&course=jane_roe")
 	armed(t, ctx)
 	click(t, ctx, "play")
+	var real demo.Entry
 	waitFor(t, 15*time.Second, "verified heartbeats at the demo receiver", func() bool {
-		res, err := http.Get(srv.URL + "/demo/receiver/heartbeats.json")
-		if err != nil {
-			return false
+		n := 0
+		for _, e := range demoEntries(t, srv.URL) {
+			if e.Verified == "verified" && e.Field == "student_id" {
+				real = e
+				n++
+			}
 		}
-		defer res.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(res.Body)
-		return strings.Count(b.String(), `"verified":"verified"`) >= 2
+		return n >= 2
 	})
+	click(t, ctx, "play")
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/demo/receiver")))
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("rows")))
 	require.NoError(t, err)
 	assert.Contains(t, text, "verified")
+
+	field := func(name string) string {
+		for _, f := range real.Fields {
+			if f[0] == name {
+				return f[1]
+			}
+		}
+		t.Fatalf("no %s in %v", name, real.Fields)
+		return ""
+	}
+	tok, session := field("token"), field("session")
+	require.True(t, strings.HasPrefix(tok, "ey"), tok)
+	forge := func(position, student, tok string) {
+		assert.Equal(t, http.StatusOK, post(t, srv.URL+"/demo/receiver", [][2]string{{"uuid", uuid}, {"position", position},
+			{"student_id", student}, {"event", "heartbeat"}, {"session", session}, {"seq", "99"}, {"watched", "75"}, {"token", tok}}))
+	}
+	forge("901", "john_doe", "eyJhbGciOiJFZERTQSIsImtpZCI6Im1hZGUtdXAifQ.eyJ1dWlkIjoieCJ9.c2ln") // a made-up token
+	forge("902", "jane_roe", tok)                                                                // another student's value
+	forge("903", "john_doe", tok+"x")                                                            // a tampered signature
+	forge("904", "john_doe", tok)                                                                // the real one, replayed: verifies
+
+	got := map[string]string{}
+	for _, e := range demoEntries(t, srv.URL) {
+		if strings.HasPrefix(e.Position, "90") {
+			got[e.Position] = e.Verified
+		}
+	}
+	assert.Contains(t, got["901"], "unverified: unknown key id", "a made-up token")
+	assert.Equal(t, `unverified: heartbeat does not match its token: student_id "jane_roe", token says student="john_doe"`, got["902"],
+		"a real token with another student's value, though the page had it as the course")
+	assert.Contains(t, got["903"], "unverified: bad signature")
+	assert.Equal(t, "verified", got["904"], "position stays client-reported")
+	for _, e := range demoEntries(t, srv.URL) {
+		if e.Field == "student_id" && !strings.HasPrefix(e.Position, "90") {
+			assert.True(t, strings.HasPrefix(e.Verified, "verified"), "every heartbeat from the player verifies: %+v", e)
+		}
+	}
 }
 
 // Signed links: a verified link marks the token lv and feeds webhooks that

@@ -111,6 +111,7 @@ func (env environment) serve(ctx context.Context, args []string) error {
 	if receiverOn {
 		rc := demo.New(demoReceiverPath, env.stdout, log)
 		rc.Verifier = &receiver.Verifier{JWKSURL: base + "/.well-known/jwks.json", Issuer: base}
+		rc.RequestFields = srv.RequestFields // as a real receiver, which knows its webhook
 		srv.Mount(demoReceiverPath, rc)
 		srv.Mount(demoReceiverPath+"/", rc)
 	}
