@@ -264,9 +264,10 @@ func (s *Server) handleMediaFile(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	f, err := os.Open(filepath.Join(s.cfg.MediaDir, filepath.Base(m.File)))
+	path := filepath.Join(s.cfg.MediaDir, filepath.Base(m.File))
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("media file missing", "uuid", m.UUID, "file", m.File, "dir", s.cfg.MediaDir)
+		s.log.Warn("media file missing", "uuid", m.UUID, "path", path)
 		s.error(w, r, pulse.Errorf(pulse.ENotFound, "the file of media %q is missing on this server", m.UUID))
 		return
 	}
