@@ -2,15 +2,19 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,23 +272,44 @@ func setColumn(t testing.TB, s *server, column string, value any, url string) {
 	require.NoError(t, err)
 }
 
-// The embedding API: a page on another origin embeds the player, hears its
-// events and drives it; a page at a third origin cannot.
-func TestEmbeddingAPI(t *testing.T) {
-	srv := startPulse(t)
-	uuid := srv.addMedia(t, "mpeg2.mp3")
-	h := startHook(t, true, nil)
-	srv.addWebhook(t, h.URL, 60)
-	player := srv.URL + "/v/" + uuid + "?student=john_doe"
+// intruder is a page on a third origin, in a sibling frame of the player,
+// that keeps sending the player commands and counts what it sent and what
+// player messages reached it.
+type intruder struct {
+	*httptest.Server
+	sent, got atomic.Int64
+}
 
-	intruder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A sibling frame on a third origin tries to pause the player.
+func startIntruder(t *testing.T) *intruder {
+	in := &intruder{}
+	in.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/count" {
+			sent, _ := strconv.ParseInt(r.URL.Query().Get("sent"), 10, 64)
+			got, _ := strconv.ParseInt(r.URL.Query().Get("got"), 10, 64)
+			in.sent.Store(max(in.sent.Load(), sent))
+			in.got.Store(max(in.got.Load(), got))
+			return
+		}
 		fmt.Fprint(w, `<!doctype html><script>
-setInterval(() => { try { parent.frames[0].postMessage({type: "pulse", command: "pause", args: [], id: 1}, "*"); } catch (e) {} }, 100);
+let sent = 0, got = 0;
+addEventListener("message", (e) => { if (e.data && e.data.type === "pulse") got++; });
+const commands = [["pause", []], ["setVolume", [0.1]], ["setMuted", [true]], ["seek", [70]]];
+setInterval(() => {
+  for (const [command, args] of commands) {
+    try { parent.frames[0].postMessage({type: "pulse", command, args, id: 1000 + sent}, "*"); sent++; } catch (e) {}
+  }
+  fetch("/count?sent=" + sent + "&got=" + got);
+}, 100);
 </script>`)
 	}))
-	t.Cleanup(intruder.Close)
-	embedder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	t.Cleanup(in.Close)
+	return in
+}
+
+// startEmbedder serves a page that embeds the player at src next to the
+// intruder, and records the player's events through /embed.js.
+func startEmbedder(t *testing.T, srv *server, src string, in *intruder) *httptest.Server {
+	e := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><body>
 <iframe id="player" src="%s" width="640" height="200" allow="autoplay"></iframe>
 <iframe id="intruder" src="%s" width="10" height="10"></iframe>
@@ -295,43 +320,138 @@ window.player = Pulse.player(document.getElementById("player"));
 for (const ev of ["ready", "play", "pause", "seeked", "timeupdate", "ended", "error"]) {
   player.on(ev, (e) => events.push(Object.assign({at: performance.now()}, e)));
 }
-</script>`, player, intruder.URL, srv.URL)
+</script>`, src, in.URL, srv.URL)
 	}))
-	t.Cleanup(embedder.Close)
+	t.Cleanup(e.Close)
+	return e
+}
 
-	ctx := newBrowser(t)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(embedder.URL)))
-	ready := eval[map[string]any](t, ctx, `player.ready`)
-	assert.Equal(t, uuid, ready["uuid"])
-	assert.NotEmpty(t, ready["session"])
+// mediaProp reads a property of the media element inside the player's
+// iframe (same site as the embedder here, so in the page's process).
+func mediaProp[T any](t *testing.T, ctx context.Context, prop string) T {
+	t.Helper()
+	frames, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.ID("player")))
+	require.NoError(t, err)
+	require.NotEmpty(t, frames)
+	v, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[T](chromedp.ID("media"), prop, chromedp.FromNode(frames[0])))
+	require.NoError(t, err, "read %s in the player's frame", prop)
+	return v
+}
 
-	eval[any](t, ctx, `player.play().then(() => null)`)
-	waitFor(t, 15*time.Second, "timeupdate events", func() bool {
-		return eval[int](t, ctx, `events.filter(e => e.event === "timeupdate").length`) >= 6
+// intruderIgnored waits until the intruder has sent commands for a while
+// and checks that none took effect: the player did not pause, seek, or
+// change its volume, and no player message reached the intruder.
+func intruderIgnored(t *testing.T, ctx context.Context, in *intruder, volume float64, muted bool) {
+	t.Helper()
+	from := in.sent.Load()
+	waitFor(t, 10*time.Second, "the intruder to send 40 more commands", func() bool { return in.sent.Load() >= from+40 })
+	assert.Positive(t, in.sent.Load(), "the intruder did post")
+	assert.Zero(t, in.got.Load(), "no player message reached the intruder")
+	assert.False(t, eval[bool](t, ctx, `events.some(e => e.event === "pause" || (e.event === "seeked" && Math.abs(e.position - 70) < 1))`),
+		"the intruder's pause and seek were ignored")
+	assert.InDelta(t, volume, mediaProp[float64](t, ctx, "volume"), 0.001, "the intruder's setVolume was ignored")
+	assert.Equal(t, muted, mediaProp[bool](t, ctx, "muted"), "the intruder's setMuted was ignored")
+}
+
+// The embedding API: a page on another origin embeds the player, hears its
+// events and drives it; a page at a third origin cannot, even when the
+// player URL's origin parameter names it.
+func TestEmbeddingAPI(t *testing.T) {
+	srv := startPulse(t)
+	uuid := srv.addMedia(t, "mpeg2.mp3")
+	h := startHook(t, true, nil)
+	srv.addWebhook(t, h.URL, 60)
+	player := srv.URL + "/v/" + uuid + "?student=john_doe"
+
+	t.Run("embedder", func(t *testing.T) {
+		in := startIntruder(t)
+		embedder := startEmbedder(t, srv, player, in)
+		ctx := newBrowser(t)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(embedder.URL)))
+		ready := eval[map[string]any](t, ctx, `player.ready`)
+		assert.Equal(t, uuid, ready["uuid"])
+		assert.NotEmpty(t, ready["session"])
+		duration := eval[float64](t, ctx, `player.ready.then(r => r.duration || 0)`)
+
+		eval[any](t, ctx, `player.play().then(() => null)`)
+		waitFor(t, 15*time.Second, "timeupdate events", func() bool {
+			return eval[int](t, ctx, `events.filter(e => e.event === "timeupdate").length`) >= 6
+		})
+		assert.GreaterOrEqual(t, eval[int](t, ctx, `events.filter(e => e.event === "play").length`), 1)
+		intruderIgnored(t, ctx, in, 1, false)
+
+		// setVolume and setMuted from the embedder take effect.
+		eval[any](t, ctx, `player.setVolume(0.25).then(() => null)`)
+		assert.InDelta(t, 0.25, mediaProp[float64](t, ctx, "volume"), 0.001)
+		eval[any](t, ctx, `player.setMuted(true).then(() => null)`)
+		assert.True(t, mediaProp[bool](t, ctx, "muted"))
+		intruderIgnored(t, ctx, in, 0.25, true)
+		eval[any](t, ctx, `player.setMuted(false).then(() => null)`)
+		assert.False(t, mediaProp[bool](t, ctx, "muted"))
+		eval[any](t, ctx, `player.setVolume(7).then(() => null)`)
+		assert.InDelta(t, 1, mediaProp[float64](t, ctx, "volume"), 0.001, "clamped to 0-1")
+		msg := eval[string](t, ctx, `player.setVolume("loud").then(() => "ok", (e) => e.message)`)
+		assert.Contains(t, msg, "setVolume needs a number from 0 to 1")
+
+		eval[any](t, ctx, `player.seek(30).then(() => null)`)
+		waitFor(t, 10*time.Second, "seeked", func() bool {
+			return eval[bool](t, ctx, `events.some(e => e.event === "seeked" && Math.abs(e.position - 30) < 1)`)
+		})
+		pos := eval[float64](t, ctx, `player.getPosition()`)
+		assert.InDelta(t, 30, pos, 2)
+		eval[any](t, ctx, `player.pause().then(() => null)`)
+		waitFor(t, 5*time.Second, "pause", func() bool { return eval[bool](t, ctx, `events.some(e => e.event === "pause")`) })
+
+		// timeupdate at most 4 a second.
+		rate := eval[float64](t, ctx, `(() => {
+			const u = events.filter(e => e.event === "timeupdate");
+			return (u.length - 1) / ((u[u.length - 1].at - u[0].at) / 1000);
+		})()`)
+		assert.LessOrEqual(t, rate, 4.2)
+		msg = eval[string](t, ctx, `player.seek(NaN).then(() => "ok", (e) => e.message)`)
+		assert.Contains(t, msg, "seek needs a number")
+
+		// Playing to the end: "ended", with the position at the end, and
+		// no "pause" for it.
+		if duration == 0 {
+			duration = eval[float64](t, ctx, `events.filter(e => e.duration).pop().duration`)
+		}
+		require.Greater(t, duration, 5.0)
+		n := eval[int](t, ctx, `events.length`)
+		eval[any](t, ctx, fmt.Sprintf(`player.seek(%g).then(() => player.play()).then(() => null)`, duration-2))
+		waitFor(t, 15*time.Second, "ended", func() bool {
+			return eval[bool](t, ctx, fmt.Sprintf(`events.slice(%d).some(e => e.event === "ended")`, n))
+		})
+		end := eval[map[string]any](t, ctx, `events.filter(e => e.event === "ended").pop()`)
+		assert.InDelta(t, duration, end["position"], 0.5)
+		assert.False(t, eval[bool](t, ctx, fmt.Sprintf(`events.slice(%d).some(e => e.event === "pause")`, n)),
+			"reaching the end is ended, not pause")
+		for _, e := range eval[[]map[string]any](t, ctx, `events`) {
+			assert.Equal(t, uuid, e["uuid"])
+			assert.Equal(t, ready["session"], e["session"])
+		}
+		assert.Positive(t, in.sent.Load())
+		assert.Zero(t, in.got.Load())
 	})
-	assert.GreaterOrEqual(t, eval[int](t, ctx, `events.filter(e => e.event === "play").length`), 1)
-	assert.False(t, eval[bool](t, ctx, `events.some(e => e.event === "pause")`),
-		"the intruder's pause commands were ignored")
 
-	eval[any](t, ctx, `player.seek(30).then(() => null)`)
-	waitFor(t, 10*time.Second, "seeked", func() bool {
-		return eval[bool](t, ctx, `events.some(e => e.event === "seeked" && Math.abs(e.position - 30) < 1)`)
+	// The player URL names the intruder's origin in origin=, but the
+	// browser's ancestorOrigins says who embeds it: the events go to the
+	// real parent, which alone can command the player.
+	t.Run("origin parameter names another origin", func(t *testing.T) {
+		in := startIntruder(t)
+		embedder := startEmbedder(t, srv, player+"&origin="+url.QueryEscape(in.URL), in)
+		ctx := newBrowser(t)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(embedder.URL)))
+		ready := eval[map[string]any](t, ctx, `player.ready`)
+		assert.Equal(t, uuid, ready["uuid"], "the parent hears the player")
+		eval[any](t, ctx, `player.play().then(() => null)`)
+		waitFor(t, 15*time.Second, "timeupdate events", func() bool {
+			return eval[int](t, ctx, `events.filter(e => e.event === "timeupdate").length`) >= 4
+		})
+		intruderIgnored(t, ctx, in, 1, false)
+		eval[any](t, ctx, `player.setVolume(0.5).then(() => null)`)
+		assert.InDelta(t, 0.5, mediaProp[float64](t, ctx, "volume"), 0.001, "the parent's commands work")
+		eval[any](t, ctx, `player.setMuted(true).then(() => null)`)
+		intruderIgnored(t, ctx, in, 0.5, true)
 	})
-	pos := eval[float64](t, ctx, `player.getPosition()`)
-	assert.InDelta(t, 30, pos, 2)
-	eval[any](t, ctx, `player.pause().then(() => null)`)
-	waitFor(t, 5*time.Second, "pause", func() bool { return eval[bool](t, ctx, `events.some(e => e.event === "pause")`) })
-
-	// timeupdate at most 4 a second.
-	rate := eval[float64](t, ctx, `(() => {
-		const u = events.filter(e => e.event === "timeupdate");
-		return (u.length - 1) / ((u[u.length - 1].at - u[0].at) / 1000);
-	})()`)
-	assert.LessOrEqual(t, rate, 4.2)
-	for _, e := range eval[[]map[string]any](t, ctx, `events`) {
-		assert.Equal(t, uuid, e["uuid"])
-		assert.Equal(t, ready["session"], e["session"])
-	}
-	msg := eval[string](t, ctx, `player.seek(NaN).then(() => "ok", (e) => e.message)`)
-	assert.Contains(t, msg, "seek needs a number")
 }
