@@ -67,6 +67,13 @@ func TestPageTokenVerifies(t *testing.T) {
 
 	_, body2 := get(t, f.srv.URL+"/v/"+m.UUID+"?student=x")
 	assert.NotEqual(t, cfg.Session, pageConfigOf(t, body2).Session, "each page load is a new session")
+
+	// With a second "?", location.search is "??student=jane": the player
+	// reads a parameter named "?student", so the token has no student.
+	_, body3 := get(t, f.srv.URL+"/v/"+m.UUID+"??student=jane")
+	c3, err := token.Verify(pageConfigOf(t, body3).Token, set, f.srv.URL, time.Now())
+	require.NoError(t, err)
+	assert.Empty(t, c3.Q, "the token reads the query as the player does")
 }
 
 func TestSignedLinks(t *testing.T) {
