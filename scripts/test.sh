@@ -44,11 +44,19 @@ PULSE_MP3_DIR="$($GO list -m -f '{{.Dir}}' github.com/hajimehoshi/go-mp3)/exampl
 export PULSE_MP3_DIR
 
 # A throwaway PostgreSQL for the store suite and the multi-instance tests:
-# a cluster in a temporary folder, on 127.0.0.1 and a free port, stopped
-# and removed when this script exits, however it exits. initdb refuses to
-# run as root: as root, the cluster runs as the user postgres (or nobody).
+# a cluster in a temporary folder, on 127.0.0.1 and a free port. Tests that
+# need a cluster of their own (pgtest.StartCluster) make it under
+# PULSE_TEST_PG_ROOT, in the same folder. When this script exits, however
+# it exits, every cluster found there is stopped, and the folder removed:
+# a test killed by a timeout or Ctrl-C cannot stop its own. initdb refuses
+# to run as root: as root, the clusters run as the user postgres (or
+# nobody).
 PG_BIN=$(pg_bin)
-PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pulse-pg.XXXXXX")
+TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/pulse-test.XXXXXX")
+chmod 755 "$TEST_ROOT" # the clusters' user must reach its folders in it
+PG_DIR=$TEST_ROOT/pg
+export PULSE_TEST_PG_ROOT=$TEST_ROOT/clusters
+mkdir "$PG_DIR" "$PULSE_TEST_PG_ROOT"
 as_pg=()
 if [ "$(id -u)" -eq 0 ]; then
 	pg_user=postgres
@@ -58,8 +66,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 pg() { (cd "$PG_DIR" && "${as_pg[@]}" "$PG_BIN/$@"); }
 stop_postgres() {
-	pg pg_ctl -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-	rm -rf "$PG_DIR"
+	PULSE_TEST_PG_BIN=$PG_BIN scripts/stop-test-postgres.sh "$TEST_ROOT"
 }
 trap stop_postgres EXIT
 trap 'exit 130' INT TERM

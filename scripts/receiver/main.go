@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:3000", "address to listen on")
 	path := fs.String("path", "/video-tracking", "path to receive heartbeats at (the page is there too)")
 	jwks := fs.String("jwks", "", "verify page tokens against this JWKS, such as http://127.0.0.1:8080/.well-known/jwks.json")
+	requestField := fs.String("request-field", "", "with --jwks: the webhook's request field (such as student); a heartbeat's value must then be the token's value of that URL parameter (without it, any value the page was opened with passes)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,6 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rc := demo.New(p, stdout, log)
 	if *jwks != "" {
 		rc.Verifier = &receiver.Verifier{JWKSURL: *jwks}
+		if *requestField != "" {
+			rc.RequestFields = func(context.Context, string, string) ([]string, error) { return []string{*requestField}, nil }
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle(p, rc)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/pulsehq/pulse/server/pulse"
@@ -48,15 +49,28 @@ func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusNotFound, "notfound.html", map[string]string{"UUID": uuid})
 		return
 	}
+	if pulse.ErrorCode(err) == pulse.EUnavailable {
+		s.unavailablePage(w, r, err)
+		return
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	lv, err := s.checkLink(r)
-	if err != nil {
+	switch pulse.ErrorCode(err) {
+	case "":
+	case pulse.EForbidden:
 		setPageHeaders(w, s.cfg.FrameAncestors)
 		w.Header().Set("Cache-Control", "no-store")
 		s.render(w, r, http.StatusForbidden, "badlink.html", map[string]string{"Message": pulse.ErrorMessage(err)})
+		return
+	case pulse.EUnavailable:
+		// The link may well be good: the server cannot tell now.
+		s.unavailablePage(w, r, err)
+		return
+	default:
+		s.error(w, r, err)
 		return
 	}
 	var fields []string
@@ -94,6 +108,21 @@ func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 		"IsMP3":        m.Type == "audio/mpeg",
 		"DurationText": ui.Clock(m.Duration),
 	})
+}
+
+// unavailablePage answers a player page that needs the database while it
+// is away: 503, and a page that says to try again, not that the link is
+// bad.
+func (s *Server) unavailablePage(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Warn("player page failed: the database is unavailable", "path", r.URL.Path, "err", err)
+	setPageHeaders(w, s.cfg.FrameAncestors)
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Retry-After", "10")
+	s.render(w, r, http.StatusServiceUnavailable, "badlink.html", map[string]string{
+		"Title":   "Try again in a moment",
+		"Heading": "The player cannot start right now",
+		"Message": "Pulse cannot check this link at the moment: its database is unavailable. Nothing is wrong with the link: reload the page in a moment."})
 }
 
 // media returns the media with the uuid; a malformed uuid is not found.
@@ -168,6 +197,30 @@ type jsonBody struct {
 	etag string
 	// requestFields of the webhooks in the config, for the page token.
 	requestFields []string
+	// fields maps each webhook's response field to its request field.
+	fields [][2]string
+}
+
+// RequestFields returns the request fields of the webhooks that apply to
+// the media and send responseField: the URL parameters whose value, as the
+// page token's q claim has it, a heartbeat's responseField must carry. It
+// reads the cached player config, so it keeps working while the database
+// is away. The demo receiver checks heartbeats with it.
+func (s *Server) RequestFields(ctx context.Context, uuid, responseField string) ([]string, error) {
+	if !pulse.ValidUUID(uuid) {
+		return nil, pulse.Errorf(pulse.ENotFound, "no media %s", pulse.QuoteID(uuid))
+	}
+	cfg, err := s.cachedPlayerConfig(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range cfg.fields {
+		if f[1] == responseField && !slices.Contains(out, f[0]) {
+			out = append(out, f[0])
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) cachedPlayerConfig(ctx context.Context, uuid string) (*jsonBody, error) {
@@ -188,8 +241,10 @@ func (s *Server) playerConfig(ctx context.Context, uuid string) (*jsonBody, erro
 	}
 	cfg := playerConfig{UUID: m.UUID, Webhooks: []playerWebhook{}}
 	var fields []string
+	var pairs [][2]string
 	for _, wh := range pulse.PlayerWebhooks(all, m.UUID) {
 		fields = append(fields, wh.RequestField)
+		pairs = append(pairs, [2]string{wh.RequestField, wh.ResponseField})
 		cfg.Webhooks = append(cfg.Webhooks, playerWebhook{
 			ID: wh.ID, URL: wh.URL, RequestField: wh.RequestField, ResponseField: wh.ResponseField,
 			RPM: wh.RPM, Events: wh.Events, RequireParam: wh.RequireParam, RequireSignedLink: wh.RequireSignedLink,
@@ -201,7 +256,7 @@ func (s *Server) playerConfig(ctx context.Context, uuid string) (*jsonBody, erro
 	}
 	body = append(body, '\n')
 	sum := sha256.Sum256(body)
-	return &jsonBody{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, requestFields: fields}, nil
+	return &jsonBody{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, requestFields: fields, fields: pairs}, nil
 }
 
 func (s *Server) handleMediaFile(w http.ResponseWriter, r *http.Request) {
@@ -210,9 +265,10 @@ func (s *Server) handleMediaFile(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	f, err := os.Open(filepath.Join(s.cfg.MediaDir, filepath.Base(m.File)))
+	path := filepath.Join(s.cfg.MediaDir, filepath.Base(m.File))
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("media file missing", "uuid", m.UUID, "file", m.File, "dir", s.cfg.MediaDir)
+		s.log.Warn("media file missing", "uuid", m.UUID, "path", path)
 		s.error(w, r, pulse.Errorf(pulse.ENotFound, "the file of media %q is missing on this server", m.UUID))
 		return
 	}

@@ -34,6 +34,11 @@ type Config struct {
 	// BaseURL is the public URL of the server, for links the admin panel
 	// shows; empty means the URL each request was made to.
 	BaseURL string
+	// Issuer is the iss of page tokens: the one public URL of the server,
+	// whatever host a page was opened at, so that receivers (the demo's
+	// included) can expect it. Empty means BaseURL, or when that is empty
+	// too, the URL each request was made to.
+	Issuer string
 	// MaxWebhooks limits how many webhooks may exist; zero means
 	// DefaultMaxWebhooks.
 	MaxWebhooks int
@@ -97,8 +102,8 @@ func New(cfg Config, store pulse.Store, log *slog.Logger) (*Server, error) {
 		csrf: http.NewCrossOriginProtection(), keys: cfg.Keys, cache: newCache(cfg.CacheTTL, log)}
 	s.cache.watch(store)
 	if w, ok := store.(pulse.Watcher); ok {
-		// Another instance or `pulse keys rotate` changed the keys: sign
-		// with the new one at once rather than after keyring.Refresh.
+		// Another instance or `pulse keys rotate` changed the keys:
+		// publish the new one at once rather than after keyring.Refresh.
 		w.Watch(func(table string) {
 			if table == "" || table == pulse.TableSigningKeys {
 				s.keys.Invalidate()

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"github.com/pulsehq/pulse/server/keyring"
 	"github.com/pulsehq/pulse/server/pulse"
 	"github.com/pulsehq/pulse/server/token"
 	"github.com/pulsehq/pulse/wasm/heartbeat"
@@ -31,7 +33,7 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/jwk-set+json")
-	h.Set("Cache-Control", "public, max-age=60")
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(keyring.JWKSMaxAge.Seconds())))
 	h.Set("Access-Control-Allow-Origin", "*")
 	w.Write(b)
 }
@@ -52,9 +54,12 @@ func (s *Server) handleEmbedJS(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// issuer is the iss of page tokens: the public base URL, or the URL the
-// request was made to.
+// issuer is the iss of page tokens: the configured issuer, the public base
+// URL, or the URL the request was made to.
 func (s *Server) issuer(r *http.Request) string {
+	if s.cfg.Issuer != "" {
+		return strings.TrimSuffix(s.cfg.Issuer, "/")
+	}
 	if s.cfg.BaseURL != "" {
 		return strings.TrimSuffix(s.cfg.BaseURL, "/")
 	}
@@ -70,7 +75,7 @@ func (s *Server) issuer(r *http.Request) string {
 // for the viewer.
 func (s *Server) checkLink(r *http.Request) (bool, error) {
 	var lookupErr error
-	ok, err := token.VerifyLink(r.URL.EscapedPath(), r.URL.Query(), func(kid string) ([]byte, bool) {
+	ok, err := token.VerifyLink(r.URL.EscapedPath(), r.URL.RawQuery, func(kid string) ([]byte, bool) {
 		if !pulse.ValidUUID(kid) {
 			return nil, false
 		}
@@ -97,6 +102,11 @@ func (s *Server) checkLink(r *http.Request) (bool, error) {
 		return ok, nil
 	case errors.Is(err, token.ErrLinkExpired):
 		return false, pulse.Errorf(pulse.EForbidden, "This link has expired. Open the media again from the page that linked here to get a fresh link.")
+	case errors.Is(err, token.ErrLinkMalformed):
+		// The page and the player would read other parameters than the
+		// signature covers: refuse rather than verify half of them.
+		s.log.Info("refused a signed player link", "path", r.URL.Path, "err", err)
+		return false, pulse.Errorf(pulse.EForbidden, "This link is not valid: its address has a parameter that a signature cannot cover (a ';', a '%%' not followed by two hex digits, or text that is not UTF-8). Open the media again from the page that linked here.")
 	case errors.Is(err, token.ErrLinkKey):
 		s.log.Info("refused a signed player link", "path", r.URL.Path, "err", err)
 		return false, pulse.Errorf(pulse.EForbidden, "This link was signed with a key this server no longer accepts (revoked or unknown). Open the media again from the page that linked here.")
@@ -115,8 +125,9 @@ func (s *Server) pageToken(r *http.Request, m *pulse.Media, requestFields []stri
 		return "", "", err
 	}
 	sid = base64.RawURLEncoding.EncodeToString(b[:])
-	// Parse the query as the player will, so that the values match.
-	q := heartbeat.ParseQuery(r.URL.RawQuery)
+	// Parse the query as the player will (location.search, "?" included),
+	// so that the values match.
+	q := heartbeat.ParseQuery("?" + r.URL.RawQuery)
 	values := map[string]string{}
 	for _, f := range requestFields {
 		if v, ok := q.Get(f); ok {

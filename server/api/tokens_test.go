@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,6 +67,13 @@ func TestPageTokenVerifies(t *testing.T) {
 
 	_, body2 := get(t, f.srv.URL+"/v/"+m.UUID+"?student=x")
 	assert.NotEqual(t, cfg.Session, pageConfigOf(t, body2).Session, "each page load is a new session")
+
+	// With a second "?", location.search is "??student=jane": the player
+	// reads a parameter named "?student", so the token has no student.
+	_, body3 := get(t, f.srv.URL+"/v/"+m.UUID+"??student=jane")
+	c3, err := token.Verify(pageConfigOf(t, body3).Token, set, f.srv.URL, time.Now())
+	require.NoError(t, err)
+	assert.Empty(t, c3.Q, "the token reads the query as the player does")
 }
 
 func TestSignedLinks(t *testing.T) {
@@ -88,9 +98,15 @@ func TestSignedLinks(t *testing.T) {
 	_, body = get(t, f.srv.URL+"/api/player/"+m.UUID+"/webhooks")
 	assert.Contains(t, body, `"require_signed_link":true`)
 
+	// Parameters that Go's url.Query drops but the page and the player
+	// read (a ";", a bad "%") are not smuggled past the signature.
+	smuggle := func(prefix string) string { return strings.Replace(signed, "?", "?"+prefix, 1) }
 	for name, link := range map[string]string{
-		"other student": strings.Replace(signed, "john_doe", "jane", 1),
-		"no kid":        strings.Replace(signed, "kid=", "kidd=", 1),
+		"other student":              strings.Replace(signed, "john_doe", "jane", 1),
+		"no kid":                     strings.Replace(signed, "kid=", "kidd=", 1),
+		"student with ; prepended":   smuggle("student=jane;&"),
+		"student with %zz prepended": smuggle("student=jane%zz&"),
+		"second ?":                   smuggle("?"),
 	} {
 		res, body := get(t, link)
 		assert.Equal(t, http.StatusForbidden, res.StatusCode, name)
@@ -121,4 +137,53 @@ func TestEmbedJS(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, res.Header.Get("Content-Type"), "javascript")
 	assert.Contains(t, body, "Pulse")
+}
+
+func (s *flakyStore) EmbedKey(ctx context.Context, id string) (*pulse.EmbedKey, error) {
+	if s.down.Load() {
+		return nil, errDown
+	}
+	return s.Store.EmbedKey(ctx, id)
+}
+
+// A signed link the server cannot check because the database is away is
+// not a bad link: 503 and a page that says to try again.
+func TestSignedLinkWhileTheDatabaseIsDown(t *testing.T) {
+	f := newFixture(t)
+	m := f.media(t, "Lecture", []byte("x"))
+	other := f.media(t, "Other", []byte("y"))
+	ek := &pulse.EmbedKey{Name: "LMS", Secret: []byte("s3cret-s3cret-s3cret-s3cret-s3cr")}
+	require.NoError(t, f.store.CreateEmbedKey(context.Background(), ek))
+	store := &flakyStore{Store: f.store}
+	s, err := New(Config{MediaDir: f.dir}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+
+	res, _ := get(t, srv.URL+"/v/"+m.UUID+"?student=john_doe") // caches the media, signs with the key
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	signed, err := token.SignLink(srv.URL+"/v/"+m.UUID+"?student=john_doe", ek.ID, ek.Secret, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+
+	store.down.Store(true)
+	for name, link := range map[string]string{
+		"embed key not cached": signed,
+		"media not cached":     srv.URL + "/v/" + other.UUID + "?student=john_doe",
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, body := get(t, link)
+			assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+			assert.Equal(t, "10", res.Header.Get("Retry-After"))
+			assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
+			assert.Contains(t, body, "The player cannot start right now")
+			assert.Contains(t, body, "its database is unavailable")
+			assert.NotContains(t, body, "not valid")
+			assert.NotContains(t, body, "pulse-config", "no player")
+		})
+	}
+
+	store.down.Store(false)
+	res, body := get(t, signed)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.True(t, pageConfigOf(t, body).Verified, "the same link verifies once the database is back")
 }

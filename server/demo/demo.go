@@ -6,6 +6,7 @@
 package demo
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -19,7 +20,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pulsehq/pulse/server/pulse"
 	"github.com/pulsehq/pulse/server/receiver"
+	"github.com/pulsehq/pulse/server/token"
 	"github.com/pulsehq/pulse/web"
 )
 
@@ -56,10 +59,14 @@ type Entry struct {
 // GET prefix/heartbeats.json and GET prefix/events (server-sent events).
 type Receiver struct {
 	// Verifier, when set, checks each heartbeat's page token against the
-	// Pulse server's JWKS (PROTOCOL.md §5). The demo does not know the
-	// webhooks' request fields, so it accepts a value the page was opened
-	// with under any of them.
+	// Pulse server's JWKS (PROTOCOL.md §5).
 	Verifier *receiver.Verifier
+	// RequestFields, when set, returns the request fields of the media's
+	// webhooks that send responseField: the heartbeat's value must be the
+	// token's q value under one of them, as a real receiver checks it.
+	// Without it (a receiver that does not know the webhooks), a value the
+	// page was opened with under any request field is accepted: weaker.
+	RequestFields func(ctx context.Context, uuid, responseField string) ([]string, error)
 
 	prefix string
 	log    *slog.Logger
@@ -124,7 +131,7 @@ func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	e.Field, e.Value = hb.Custom()
 	if rc.Verifier != nil && hb.Token != "" {
-		c, err := rc.Verifier.Verify(r.Context(), hb, receiver.Expect{ResponseField: e.Field})
+		c, err := rc.verify(r.Context(), hb, e.Field)
 		switch {
 		case err != nil:
 			e.Verified = "unverified: " + strings.TrimPrefix(strings.TrimPrefix(err.Error(), "receiver: "), "token: ")
@@ -147,6 +154,32 @@ func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(rc.out, "student %s is at %ss in video %s\n", printable(who), hb.Position, printable(hb.UUID))
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "OK")
+}
+
+// verify checks hb's token and that its value under field is the one the
+// token vouches for.
+func (rc *Receiver) verify(ctx context.Context, hb *receiver.Heartbeat, field string) (*token.Claims, error) {
+	if rc.RequestFields == nil {
+		return rc.Verifier.Verify(ctx, hb, receiver.Expect{ResponseField: field})
+	}
+	fields, err := rc.RequestFields(ctx, hb.UUID, field)
+	if err != nil {
+		return nil, fmt.Errorf("cannot tell which URL parameter %s comes from: %s", field, pulse.ErrorMessage(err))
+	}
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("%w: no webhook of this media sends %q", receiver.ErrMismatch, field)
+	}
+	var first error
+	for _, f := range fields {
+		c, err := rc.Verifier.Verify(ctx, hb, receiver.Expect{RequestField: f, ResponseField: field})
+		if err == nil {
+			return c, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, first
 }
 
 // clip bounds a value kept for display.

@@ -17,7 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pulsehq/pulse/server/pulse"
 	"github.com/pulsehq/pulse/server/receiver"
+	"github.com/pulsehq/pulse/server/token"
 )
 
 func post(t *testing.T, h http.Handler, fields ...[2]string) *httptest.ResponseRecorder {
@@ -149,4 +151,62 @@ func TestEventsStreamLiveUpdates(t *testing.T) {
 		defer rc.mu.Unlock()
 		return len(rc.subs) == 0
 	}, 10*time.Second, 10*time.Millisecond, "unsubscribed")
+}
+
+// With the webhooks' mapping, the demo checks the value of the response
+// field against the token's q value of its request field, as a real
+// receiver does: another value the page was opened with (under another
+// parameter) is not that student's.
+func TestVerifiesTheValueOfItsRequestField(t *testing.T) {
+	k, err := token.NewKey(time.Now())
+	require.NoError(t, err)
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := token.JWKS([]token.Key{k})
+		w.Write(b)
+	}))
+	t.Cleanup(jwks.Close)
+	now := time.Now()
+	// The page was opened with ?student=john_doe&course=jane.
+	tok, err := token.Sign(k, token.Claims{Issuer: jwks.URL, UUID: "u1", SID: "s1",
+		Q: map[string]string{"student": "john_doe", "course": "jane"}, IssuedAt: now.Unix(), Expiry: now.Add(time.Hour).Unix()})
+	require.NoError(t, err)
+	webhooks := func(_ context.Context, uuid, responseField string) ([]string, error) {
+		switch {
+		case uuid != "u1":
+			return nil, pulse.Errorf(pulse.ENotFound, "no media %q", uuid)
+		case responseField == "student_id":
+			return []string{"student"}, nil
+		case responseField == "course_id":
+			return []string{"course"}, nil
+		}
+		return nil, nil
+	}
+	for _, tc := range []struct {
+		name          string
+		requestFields func(context.Context, string, string) ([]string, error)
+		field, value  string
+		want          string
+	}{
+		{"the student's value", webhooks, "student_id", "john_doe", "verified"},
+		{"another parameter's value", webhooks, "student_id", "jane",
+			`unverified: heartbeat does not match its token: student_id "jane", token says student="john_doe"`},
+		{"the other webhook", webhooks, "course_id", "jane", "verified"},
+		{"a field no webhook sends", webhooks, "user", "john_doe", `unverified: heartbeat does not match its token: no webhook of this media sends "user"`},
+		{"webhooks unknown", func(context.Context, string, string) ([]string, error) {
+			return nil, pulse.Errorf(pulse.EUnavailable, "the database is unavailable")
+		}, "student_id", "john_doe", "unverified: cannot tell which URL parameter student_id comes from: the database is unavailable"},
+		{"without the mapping: any value of the page (weaker)", nil, "student_id", "jane", "verified"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := newReceiver(io.Discard)
+			rc.Verifier = &receiver.Verifier{JWKSURL: jwks.URL}
+			rc.RequestFields = tc.requestFields
+			w := post(t, rc, [2]string{"uuid", "u1"}, [2]string{"position", "1"}, [2]string{tc.field, tc.value},
+				[2]string{"event", "heartbeat"}, [2]string{"session", "s1"}, [2]string{"token", tok})
+			assert.Equal(t, http.StatusOK, w.Code)
+			entries, _ := rc.Entries()
+			require.Len(t, entries, 1)
+			assert.Equal(t, tc.want, entries[0].Verified)
+		})
+	}
 }

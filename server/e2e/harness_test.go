@@ -98,6 +98,7 @@ type server struct {
 	URL  string // base URL
 	data string
 	out  *lockedBuffer // its stdout: the demo receiver's log lines
+	log  *lockedBuffer // its stderr: its log
 }
 
 type lockedBuffer struct {
@@ -146,11 +147,11 @@ func startPulseData(t testing.TB, data string, extra ...string) *server {
 // it listens, so that several can start at the same moment.
 func launchPulse(t testing.TB, data string, extra ...string) (wait func() *server) {
 	t.Helper()
-	s := &server{data: data, out: &lockedBuffer{}}
+	s := &server{data: data, out: &lockedBuffer{}, log: &lockedBuffer{}}
 	cmd := exec.Command(pulseBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "warn"}, extra...)...)
 	pr, pw := io.Pipe()
 	cmd.Stdout = io.MultiWriter(pw, s.out)
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = io.MultiWriter(os.Stderr, s.log)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)

@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pulsehq/pulse/server/postgres/pgtest"
+	"github.com/pulsehq/pulse/server/receiver"
 	"github.com/pulsehq/pulse/server/sqlstore"
+	"github.com/pulsehq/pulse/server/token"
 )
 
 // Several `pulse serve` processes on one PostgreSQL and one shared media
@@ -45,6 +48,18 @@ func call(t *testing.T, method, u, cookie, body string) (int, string) {
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return res.StatusCode, string(b)
+}
+
+var pageTokenRe = regexp.MustCompile(`"token":"([^"]+)"`)
+
+// pageToken opens a player page and returns its page token.
+func pageToken(t *testing.T, url string) string {
+	t.Helper()
+	status, body := call(t, http.MethodGet, url, "", "")
+	require.Equal(t, http.StatusOK, status, body)
+	m := pageTokenRe.FindStringSubmatch(body)
+	require.NotNil(t, m, "no token in the page")
+	return m[1]
 }
 
 // signIn signs in on an instance and returns the session cookie.
@@ -148,6 +163,31 @@ func TestTwoInstancesOnPostgres(t *testing.T) {
 	t.Logf("a new webhook on A reached B's player config in %v", took)
 	assert.Less(t, took, time.Second)
 
+	// Both instances sign page tokens with the same keys: a token from a
+	// page served by A verifies against B's JWKS; a rotation made on the
+	// command line shows in both JWKS at once.
+	tok := pageToken(t, a.URL+"/v/"+uuid+"?student=john_doe")
+	jwks := func(base string) *jose.JSONWebKeySet {
+		status, body := call(t, http.MethodGet, base+"/.well-known/jwks.json", "", "")
+		require.Equal(t, http.StatusOK, status, body)
+		set, err := token.ParseJWKS([]byte(body))
+		require.NoError(t, err)
+		return set
+	}
+	c, err := token.Verify(tok, jwks(b.URL), a.URL, time.Now())
+	require.NoError(t, err, "A's token against B's JWKS")
+	assert.Equal(t, "john_doe", c.Q["student"])
+	v := &receiver.Verifier{JWKSURL: b.URL + "/.well-known/jwks.json", Issuer: a.URL}
+	_, err = v.Verify(context.Background(), &receiver.Heartbeat{UUID: uuid, Session: c.SID, Token: tok,
+		Fields: [][2]string{{"student_id", "john_doe"}}}, receiver.Expect{RequestField: "student", ResponseField: "student_id"})
+	assert.NoError(t, err, "the receiver kit, pointed at B")
+	next := pulseCmd(t, data, "keys", "rotate", "--database-url", db)
+	for _, s := range []*server{a, b} {
+		took := time.Now()
+		waitFor(t, 5*time.Second, "the new key in the JWKS", func() bool { return len(jwks(s.URL).Key(next)) == 1 })
+		t.Logf("the rotated-in key was in %s's JWKS %v later", s.URL, time.Since(took))
+	}
+
 	status, body = call(t, http.MethodPost, a.URL+"/api/admin/webhooks/"+id+"/deactivate", cookie, "")
 	require.Equal(t, http.StatusOK, status, body)
 	took = seenWithin(t, b.URL, uuid, func(ids []string) bool { return len(ids) == 0 })
@@ -165,6 +205,9 @@ func TestTwoInstancesOnPostgres(t *testing.T) {
 	status, body = call(t, http.MethodGet, b.URL+"/media/"+uuid, "", "")
 	assert.Equal(t, http.StatusNotFound, status, body)
 	assert.Contains(t, body, "missing on this server")
+	// B logs why, with the path it tried (its stderr arrives through a pipe).
+	missing := regexp.MustCompile(`level=WARN msg="media file missing" uuid=` + uuid + ` path=` + regexp.QuoteMeta(files[0]) + `\n`)
+	waitFor(t, 5*time.Second, "B to log the missing file with its path", func() bool { return missing.MatchString(b.log.String()) })
 	require.NoError(t, os.Rename(files[0]+".away", files[0]))
 
 	// Signing out on B ends the session on A too.
@@ -197,9 +240,26 @@ func TestDatabaseOutage(t *testing.T) {
 	status, _ = call(t, http.MethodGet, srv.URL+"/v/"+uuid+"?student=john_doe", "", "") // signs the first page token
 	require.Equal(t, http.StatusOK, status)
 
+	// A signed link whose key this instance has already read, and one
+	// whose key it has never seen.
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	kid := strings.Split(pulseCmd(t, data, "embedkey", "add", "--name", "LMS", "--secret-file", secretFile, "--database-url", pg.URL), "\n")[0]
+	secret, err := os.ReadFile(secretFile)
+	require.NoError(t, err)
+	seen, err := token.SignLink(srv.URL+"/v/"+uuid+"?student=john_doe", kid, []byte(strings.TrimSpace(string(secret))), time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	status, body := call(t, http.MethodGet, seen, "", "")
+	require.Equal(t, http.StatusOK, status, body)
+	kid2 := strings.Split(pulseCmd(t, data, "embedkey", "add", "--name", "Other LMS", "--secret-file", secretFile+"2", "--database-url", pg.URL), "\n")[0]
+	secret2, err := os.ReadFile(secretFile + "2")
+	require.NoError(t, err)
+	unseen, err := token.SignLink(srv.URL+"/v/"+uuid+"?student=john_doe", kid2, []byte(strings.TrimSpace(string(secret2))), time.Now().Add(time.Hour))
+	require.NoError(t, err)
+
+	// The issue's outage: 10 s without PostgreSQL.
 	pg.Stop()
 	outage := time.Now()
-	for time.Since(outage) < 3*time.Second {
+	for time.Since(outage) < 10*time.Second {
 		status, body := createWebhook(t, srv.URL, cookie, "during")
 		assert.Equal(t, http.StatusServiceUnavailable, status, body)
 		assert.JSONEq(t, `{"error":{"code":"unavailable","message":"the database is unavailable: try again in a moment"}}`, body)
@@ -211,6 +271,12 @@ func TestDatabaseOutage(t *testing.T) {
 		status, body = call(t, http.MethodGet, srv.URL+"/v/"+uuid+"?student=john_doe", "", "")
 		assert.Equal(t, http.StatusOK, status, "new player pages")
 		assert.Contains(t, body, `"token":"ey`, "with a page token signed by the cached key")
+		status, body = call(t, http.MethodGet, seen, "", "")
+		assert.Equal(t, http.StatusOK, status, "a signed link whose key is cached")
+		assert.Contains(t, body, `"lv":true`)
+		status, body = call(t, http.MethodGet, unseen, "", "")
+		assert.Equal(t, http.StatusServiceUnavailable, status, "a signed link whose key cannot be read: not a bad link")
+		assert.Contains(t, body, "its database is unavailable")
 		if t.Failed() {
 			return
 		}
@@ -227,6 +293,9 @@ func TestDatabaseOutage(t *testing.T) {
 	t.Logf("admin writes work again %v after PostgreSQL restarted", time.Since(back))
 	took := seenWithin(t, srv.URL, uuid, func(ids []string) bool { return len(ids) == 2 && ids[1] == id2 })
 	t.Logf("and the player config shows the new webhook %v later", took)
+	status, body = call(t, http.MethodGet, unseen, "", "")
+	assert.Equal(t, http.StatusOK, status, "the other signed link plays once the database is back")
+	assert.Contains(t, body, `"lv":true`)
 	status, _ = call(t, http.MethodGet, srv.URL+"/api/admin/me", cookie, "")
 	assert.Equal(t, http.StatusOK, status, "the session outlived the outage")
 }

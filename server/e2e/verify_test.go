@@ -2,14 +2,19 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pulsehq/pulse/server/demo"
 	"github.com/pulsehq/pulse/server/receiver"
 )
 
@@ -119,31 +125,86 @@ func TestVerifiedHeartbeats(t *testing.T) {
 	assert.Equal(t, http.StatusOK, post(t, h.URL, forged(func(map[string]string) {})))
 }
 
-// The demo receiver shows which heartbeats verify.
+// demoEntries reads the demo receiver's heartbeats.json, newest first.
+func demoEntries(t testing.TB, base string) []demo.Entry {
+	t.Helper()
+	res, err := http.Get(base + "/demo/receiver/heartbeats.json")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var doc struct{ Heartbeats []demo.Entry }
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&doc))
+	return doc.Heartbeats
+}
+
+// The demo receiver shows which heartbeats verify: real ones from
+// Chromium, and not forged ones sent as curl would.
 func TestDemoReceiverShowsVerification(t *testing.T) {
 	srv := startPulse(t, "--demo-receiver", "on")
 	uuid := srv.addMedia(t, "mpeg2.mp3")
 	pulseCmd(t, srv.data, "webhook", "add", "--url", srv.URL+"/demo/receiver", "--request-field", "student",
 		"--response-field", "student_id", "--rpm", "60")
+	// A second webhook puts the course in the token too: its value is not
+	// a student's.
+	pulseCmd(t, srv.data, "webhook", "add", "--url", srv.URL+"/demo/receiver", "--request-field", "course",
+		"--response-field", "course_id", "--rpm", "1", "--events=false")
 
 	ctx := newBrowser(t)
-	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe")
+	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe&course=jane_roe")
 	armed(t, ctx)
 	click(t, ctx, "play")
+	var real demo.Entry
 	waitFor(t, 15*time.Second, "verified heartbeats at the demo receiver", func() bool {
-		res, err := http.Get(srv.URL + "/demo/receiver/heartbeats.json")
-		if err != nil {
-			return false
+		n := 0
+		for _, e := range demoEntries(t, srv.URL) {
+			if e.Verified == "verified" && e.Field == "student_id" {
+				real = e
+				n++
+			}
 		}
-		defer res.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(res.Body)
-		return strings.Count(b.String(), `"verified":"verified"`) >= 2
+		return n >= 2
 	})
+	click(t, ctx, "play")
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/demo/receiver")))
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("rows")))
 	require.NoError(t, err)
 	assert.Contains(t, text, "verified")
+
+	field := func(name string) string {
+		for _, f := range real.Fields {
+			if f[0] == name {
+				return f[1]
+			}
+		}
+		t.Fatalf("no %s in %v", name, real.Fields)
+		return ""
+	}
+	tok, session := field("token"), field("session")
+	require.True(t, strings.HasPrefix(tok, "ey"), tok)
+	forge := func(position, student, tok string) {
+		assert.Equal(t, http.StatusOK, post(t, srv.URL+"/demo/receiver", [][2]string{{"uuid", uuid}, {"position", position},
+			{"student_id", student}, {"event", "heartbeat"}, {"session", session}, {"seq", "99"}, {"watched", "75"}, {"token", tok}}))
+	}
+	forge("901", "john_doe", "eyJhbGciOiJFZERTQSIsImtpZCI6Im1hZGUtdXAifQ.eyJ1dWlkIjoieCJ9.c2ln") // a made-up token
+	forge("902", "jane_roe", tok)                                                                // another student's value
+	forge("903", "john_doe", tok+"x")                                                            // a tampered signature
+	forge("904", "john_doe", tok)                                                                // the real one, replayed: verifies
+
+	got := map[string]string{}
+	for _, e := range demoEntries(t, srv.URL) {
+		if strings.HasPrefix(e.Position, "90") {
+			got[e.Position] = e.Verified
+		}
+	}
+	assert.Contains(t, got["901"], "unverified: unknown key id", "a made-up token")
+	assert.Equal(t, `unverified: heartbeat does not match its token: student_id "jane_roe", token says student="john_doe"`, got["902"],
+		"a real token with another student's value, though the page had it as the course")
+	assert.Contains(t, got["903"], "unverified: bad signature")
+	assert.Equal(t, "verified", got["904"], "position stays client-reported")
+	for _, e := range demoEntries(t, srv.URL) {
+		if e.Field == "student_id" && !strings.HasPrefix(e.Position, "90") {
+			assert.True(t, strings.HasPrefix(e.Verified, "verified"), "every heartbeat from the player verifies: %+v", e)
+		}
+	}
 }
 
 // Signed links: a verified link marks the token lv and feeds webhooks that
@@ -211,23 +272,44 @@ func setColumn(t testing.TB, s *server, column string, value any, url string) {
 	require.NoError(t, err)
 }
 
-// The embedding API: a page on another origin embeds the player, hears its
-// events and drives it; a page at a third origin cannot.
-func TestEmbeddingAPI(t *testing.T) {
-	srv := startPulse(t)
-	uuid := srv.addMedia(t, "mpeg2.mp3")
-	h := startHook(t, true, nil)
-	srv.addWebhook(t, h.URL, 60)
-	player := srv.URL + "/v/" + uuid + "?student=john_doe"
+// intruder is a page on a third origin, in a sibling frame of the player,
+// that keeps sending the player commands and counts what it sent and what
+// player messages reached it.
+type intruder struct {
+	*httptest.Server
+	sent, got atomic.Int64
+}
 
-	intruder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A sibling frame on a third origin tries to pause the player.
+func startIntruder(t *testing.T) *intruder {
+	in := &intruder{}
+	in.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/count" {
+			sent, _ := strconv.ParseInt(r.URL.Query().Get("sent"), 10, 64)
+			got, _ := strconv.ParseInt(r.URL.Query().Get("got"), 10, 64)
+			in.sent.Store(max(in.sent.Load(), sent))
+			in.got.Store(max(in.got.Load(), got))
+			return
+		}
 		fmt.Fprint(w, `<!doctype html><script>
-setInterval(() => { try { parent.frames[0].postMessage({type: "pulse", command: "pause", args: [], id: 1}, "*"); } catch (e) {} }, 100);
+let sent = 0, got = 0;
+addEventListener("message", (e) => { if (e.data && e.data.type === "pulse") got++; });
+const commands = [["pause", []], ["setVolume", [0.1]], ["setMuted", [true]], ["seek", [70]]];
+setInterval(() => {
+  for (const [command, args] of commands) {
+    try { parent.frames[0].postMessage({type: "pulse", command, args, id: 1000 + sent}, "*"); sent++; } catch (e) {}
+  }
+  fetch("/count?sent=" + sent + "&got=" + got);
+}, 100);
 </script>`)
 	}))
-	t.Cleanup(intruder.Close)
-	embedder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	t.Cleanup(in.Close)
+	return in
+}
+
+// startEmbedder serves a page that embeds the player at src next to the
+// intruder, and records the player's events through /embed.js.
+func startEmbedder(t *testing.T, srv *server, src string, in *intruder) *httptest.Server {
+	e := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><body>
 <iframe id="player" src="%s" width="640" height="200" allow="autoplay"></iframe>
 <iframe id="intruder" src="%s" width="10" height="10"></iframe>
@@ -238,43 +320,138 @@ window.player = Pulse.player(document.getElementById("player"));
 for (const ev of ["ready", "play", "pause", "seeked", "timeupdate", "ended", "error"]) {
   player.on(ev, (e) => events.push(Object.assign({at: performance.now()}, e)));
 }
-</script>`, player, intruder.URL, srv.URL)
+</script>`, src, in.URL, srv.URL)
 	}))
-	t.Cleanup(embedder.Close)
+	t.Cleanup(e.Close)
+	return e
+}
 
-	ctx := newBrowser(t)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(embedder.URL)))
-	ready := eval[map[string]any](t, ctx, `player.ready`)
-	assert.Equal(t, uuid, ready["uuid"])
-	assert.NotEmpty(t, ready["session"])
+// mediaProp reads a property of the media element inside the player's
+// iframe (same site as the embedder here, so in the page's process).
+func mediaProp[T any](t *testing.T, ctx context.Context, prop string) T {
+	t.Helper()
+	frames, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.ID("player")))
+	require.NoError(t, err)
+	require.NotEmpty(t, frames)
+	v, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[T](chromedp.ID("media"), prop, chromedp.FromNode(frames[0])))
+	require.NoError(t, err, "read %s in the player's frame", prop)
+	return v
+}
 
-	eval[any](t, ctx, `player.play().then(() => null)`)
-	waitFor(t, 15*time.Second, "timeupdate events", func() bool {
-		return eval[int](t, ctx, `events.filter(e => e.event === "timeupdate").length`) >= 6
+// intruderIgnored waits until the intruder has sent commands for a while
+// and checks that none took effect: the player did not pause, seek, or
+// change its volume, and no player message reached the intruder.
+func intruderIgnored(t *testing.T, ctx context.Context, in *intruder, volume float64, muted bool) {
+	t.Helper()
+	from := in.sent.Load()
+	waitFor(t, 10*time.Second, "the intruder to send 40 more commands", func() bool { return in.sent.Load() >= from+40 })
+	assert.Positive(t, in.sent.Load(), "the intruder did post")
+	assert.Zero(t, in.got.Load(), "no player message reached the intruder")
+	assert.False(t, eval[bool](t, ctx, `events.some(e => e.event === "pause" || (e.event === "seeked" && Math.abs(e.position - 70) < 1))`),
+		"the intruder's pause and seek were ignored")
+	assert.InDelta(t, volume, mediaProp[float64](t, ctx, "volume"), 0.001, "the intruder's setVolume was ignored")
+	assert.Equal(t, muted, mediaProp[bool](t, ctx, "muted"), "the intruder's setMuted was ignored")
+}
+
+// The embedding API: a page on another origin embeds the player, hears its
+// events and drives it; a page at a third origin cannot, even when the
+// player URL's origin parameter names it.
+func TestEmbeddingAPI(t *testing.T) {
+	srv := startPulse(t)
+	uuid := srv.addMedia(t, "mpeg2.mp3")
+	h := startHook(t, true, nil)
+	srv.addWebhook(t, h.URL, 60)
+	player := srv.URL + "/v/" + uuid + "?student=john_doe"
+
+	t.Run("embedder", func(t *testing.T) {
+		in := startIntruder(t)
+		embedder := startEmbedder(t, srv, player, in)
+		ctx := newBrowser(t)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(embedder.URL)))
+		ready := eval[map[string]any](t, ctx, `player.ready`)
+		assert.Equal(t, uuid, ready["uuid"])
+		assert.NotEmpty(t, ready["session"])
+		duration := eval[float64](t, ctx, `player.ready.then(r => r.duration || 0)`)
+
+		eval[any](t, ctx, `player.play().then(() => null)`)
+		waitFor(t, 15*time.Second, "timeupdate events", func() bool {
+			return eval[int](t, ctx, `events.filter(e => e.event === "timeupdate").length`) >= 6
+		})
+		assert.GreaterOrEqual(t, eval[int](t, ctx, `events.filter(e => e.event === "play").length`), 1)
+		intruderIgnored(t, ctx, in, 1, false)
+
+		// setVolume and setMuted from the embedder take effect.
+		eval[any](t, ctx, `player.setVolume(0.25).then(() => null)`)
+		assert.InDelta(t, 0.25, mediaProp[float64](t, ctx, "volume"), 0.001)
+		eval[any](t, ctx, `player.setMuted(true).then(() => null)`)
+		assert.True(t, mediaProp[bool](t, ctx, "muted"))
+		intruderIgnored(t, ctx, in, 0.25, true)
+		eval[any](t, ctx, `player.setMuted(false).then(() => null)`)
+		assert.False(t, mediaProp[bool](t, ctx, "muted"))
+		eval[any](t, ctx, `player.setVolume(7).then(() => null)`)
+		assert.InDelta(t, 1, mediaProp[float64](t, ctx, "volume"), 0.001, "clamped to 0-1")
+		msg := eval[string](t, ctx, `player.setVolume("loud").then(() => "ok", (e) => e.message)`)
+		assert.Contains(t, msg, "setVolume needs a number from 0 to 1")
+
+		eval[any](t, ctx, `player.seek(30).then(() => null)`)
+		waitFor(t, 10*time.Second, "seeked", func() bool {
+			return eval[bool](t, ctx, `events.some(e => e.event === "seeked" && Math.abs(e.position - 30) < 1)`)
+		})
+		pos := eval[float64](t, ctx, `player.getPosition()`)
+		assert.InDelta(t, 30, pos, 2)
+		eval[any](t, ctx, `player.pause().then(() => null)`)
+		waitFor(t, 5*time.Second, "pause", func() bool { return eval[bool](t, ctx, `events.some(e => e.event === "pause")`) })
+
+		// timeupdate at most 4 a second.
+		rate := eval[float64](t, ctx, `(() => {
+			const u = events.filter(e => e.event === "timeupdate");
+			return (u.length - 1) / ((u[u.length - 1].at - u[0].at) / 1000);
+		})()`)
+		assert.LessOrEqual(t, rate, 4.2)
+		msg = eval[string](t, ctx, `player.seek(NaN).then(() => "ok", (e) => e.message)`)
+		assert.Contains(t, msg, "seek needs a number")
+
+		// Playing to the end: "ended", with the position at the end, and
+		// no "pause" for it.
+		if duration == 0 {
+			duration = eval[float64](t, ctx, `events.filter(e => e.duration).pop().duration`)
+		}
+		require.Greater(t, duration, 5.0)
+		n := eval[int](t, ctx, `events.length`)
+		eval[any](t, ctx, fmt.Sprintf(`player.seek(%g).then(() => player.play()).then(() => null)`, duration-2))
+		waitFor(t, 15*time.Second, "ended", func() bool {
+			return eval[bool](t, ctx, fmt.Sprintf(`events.slice(%d).some(e => e.event === "ended")`, n))
+		})
+		end := eval[map[string]any](t, ctx, `events.filter(e => e.event === "ended").pop()`)
+		assert.InDelta(t, duration, end["position"], 0.5)
+		assert.False(t, eval[bool](t, ctx, fmt.Sprintf(`events.slice(%d).some(e => e.event === "pause")`, n)),
+			"reaching the end is ended, not pause")
+		for _, e := range eval[[]map[string]any](t, ctx, `events`) {
+			assert.Equal(t, uuid, e["uuid"])
+			assert.Equal(t, ready["session"], e["session"])
+		}
+		assert.Positive(t, in.sent.Load())
+		assert.Zero(t, in.got.Load())
 	})
-	assert.GreaterOrEqual(t, eval[int](t, ctx, `events.filter(e => e.event === "play").length`), 1)
-	assert.False(t, eval[bool](t, ctx, `events.some(e => e.event === "pause")`),
-		"the intruder's pause commands were ignored")
 
-	eval[any](t, ctx, `player.seek(30).then(() => null)`)
-	waitFor(t, 10*time.Second, "seeked", func() bool {
-		return eval[bool](t, ctx, `events.some(e => e.event === "seeked" && Math.abs(e.position - 30) < 1)`)
+	// The player URL names the intruder's origin in origin=, but the
+	// browser's ancestorOrigins says who embeds it: the events go to the
+	// real parent, which alone can command the player.
+	t.Run("origin parameter names another origin", func(t *testing.T) {
+		in := startIntruder(t)
+		embedder := startEmbedder(t, srv, player+"&origin="+url.QueryEscape(in.URL), in)
+		ctx := newBrowser(t)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(embedder.URL)))
+		ready := eval[map[string]any](t, ctx, `player.ready`)
+		assert.Equal(t, uuid, ready["uuid"], "the parent hears the player")
+		eval[any](t, ctx, `player.play().then(() => null)`)
+		waitFor(t, 15*time.Second, "timeupdate events", func() bool {
+			return eval[int](t, ctx, `events.filter(e => e.event === "timeupdate").length`) >= 4
+		})
+		intruderIgnored(t, ctx, in, 1, false)
+		eval[any](t, ctx, `player.setVolume(0.5).then(() => null)`)
+		assert.InDelta(t, 0.5, mediaProp[float64](t, ctx, "volume"), 0.001, "the parent's commands work")
+		eval[any](t, ctx, `player.setMuted(true).then(() => null)`)
+		intruderIgnored(t, ctx, in, 0.5, true)
 	})
-	pos := eval[float64](t, ctx, `player.getPosition()`)
-	assert.InDelta(t, 30, pos, 2)
-	eval[any](t, ctx, `player.pause().then(() => null)`)
-	waitFor(t, 5*time.Second, "pause", func() bool { return eval[bool](t, ctx, `events.some(e => e.event === "pause")`) })
-
-	// timeupdate at most 4 a second.
-	rate := eval[float64](t, ctx, `(() => {
-		const u = events.filter(e => e.event === "timeupdate");
-		return (u.length - 1) / ((u[u.length - 1].at - u[0].at) / 1000);
-	})()`)
-	assert.LessOrEqual(t, rate, 4.2)
-	for _, e := range eval[[]map[string]any](t, ctx, `events`) {
-		assert.Equal(t, uuid, e["uuid"])
-		assert.Equal(t, ready["session"], e["session"])
-	}
-	msg := eval[string](t, ctx, `player.seek(NaN).then(() => "ok", (e) => e.message)`)
-	assert.Contains(t, msg, "seek needs a number")
 }

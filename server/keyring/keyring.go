@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pulsehq/pulse/server/pulse"
+	"github.com/pulsehq/pulse/server/receiver"
 	"github.com/pulsehq/pulse/server/token"
 )
 
@@ -19,6 +20,17 @@ import (
 // that a rotation made by another instance or by `pulse keys rotate` shows
 // within that time.
 const Refresh = 30 * time.Second
+
+// PublishDelay is how long a rotated-in key is in the JWKS before it signs.
+// A receiver must have its public half before it sees a token it signed:
+// another instance may publish it up to Refresh late, an HTTP cache may
+// serve the JWKS up to JWKSMaxAge old, and the receiver kit refetches the
+// JWKS for an unknown key at most once per receiver.DefaultMinRefresh.
+// Until then the key that signed goes on signing.
+const PublishDelay = Refresh + JWKSMaxAge + receiver.DefaultMinRefresh
+
+// JWKSMaxAge is the Cache-Control max-age of the JWKS.
+const JWKSMaxAge = 60 * time.Second
 
 // Keyring is safe for concurrent use.
 type Keyring struct {
@@ -67,7 +79,7 @@ func (k *Keyring) load(ctx context.Context, now time.Time) ([]token.Key, error) 
 		if len(s.Private) != ed25519.PrivateKeySize {
 			return nil, fmt.Errorf("signing key %s: %d bytes, want %d", s.ID, len(s.Private), ed25519.PrivateKeySize)
 		}
-		tk := token.Key{ID: s.ID, Private: ed25519.PrivateKey(s.Private), CreatedAt: s.CreatedAt}
+		tk := token.Key{ID: s.ID, Private: ed25519.PrivateKey(s.Private), CreatedAt: s.CreatedAt, SignsFrom: s.SignsFrom}
 		if s.RetiredAt != nil {
 			tk.RetiredAt = *s.RetiredAt
 		}
@@ -77,30 +89,63 @@ func (k *Keyring) load(ctx context.Context, now time.Time) ([]token.Key, error) 
 	return keys, nil
 }
 
-// Current returns the key that signs, creating the first one if there is
-// none yet.
+// Current returns the key that signs at now, creating the first one if
+// there is none yet.
 func (k *Keyring) Current(ctx context.Context, now time.Time) (token.Key, error) {
 	keys, err := k.load(ctx, now)
 	if err != nil {
 		return token.Key{}, err
 	}
-	if cur, ok := token.Current(keys); ok {
+	if cur, ok := token.Current(keys, now); ok {
 		return cur, nil
 	}
-	return k.Rotate(ctx, now)
+	cur, _, err := k.Ensure(ctx, now)
+	return cur, err
 }
 
-// Rotate makes a new key the one that signs. The previous one retires and
-// stays published until its tokens expire; keys retired longer ago than
-// that are deleted.
+// Ensure creates the first key, which signs at once, unless there is a key
+// already, and returns the key that signs at now and whether it made it.
+// `pulse serve` calls it at start, so that the key exists before the first
+// page load asks for it.
+func (k *Keyring) Ensure(ctx context.Context, now time.Time) (cur token.Key, created bool, err error) {
+	keys, err := k.load(ctx, now)
+	if err != nil {
+		return token.Key{}, false, err
+	}
+	if cur, ok := token.Current(keys, now); ok {
+		return cur, false, nil
+	}
+	cur, err = k.add(ctx, now, now)
+	return cur, err == nil, err
+}
+
+// Rotate adds the next key: it is published at once and signs from
+// now+PublishDelay, while the current key goes on signing until then. The
+// previous key retires then and stays published until its tokens expire;
+// keys retired longer ago than that are deleted. With no key yet, the new
+// one is the first and signs at once.
 func (k *Keyring) Rotate(ctx context.Context, now time.Time) (token.Key, error) {
+	k.Invalidate()
+	keys, err := k.load(ctx, now)
+	if err != nil {
+		return token.Key{}, err
+	}
+	if len(keys) == 0 {
+		return k.add(ctx, now, now)
+	}
+	return k.add(ctx, now, now.Add(PublishDelay))
+}
+
+func (k *Keyring) add(ctx context.Context, now, signsFrom time.Time) (token.Key, error) {
 	nk, err := token.NewKey(now)
 	if err != nil {
 		return token.Key{}, err
 	}
-	if err := k.store.AddSigningKey(ctx, &pulse.SigningKey{ID: nk.ID, Private: nk.Private, CreatedAt: now}); err != nil {
+	sk := &pulse.SigningKey{ID: nk.ID, Private: nk.Private, CreatedAt: now, SignsFrom: signsFrom}
+	if err := k.store.AddSigningKey(ctx, sk); err != nil {
 		return token.Key{}, fmt.Errorf("rotate signing key: %w", err)
 	}
+	nk.CreatedAt, nk.SignsFrom = sk.CreatedAt, sk.SignsFrom
 	if _, err := k.store.DeleteSigningKeys(ctx, now.Add(-k.ttl-token.Leeway)); err != nil {
 		return token.Key{}, fmt.Errorf("prune signing keys: %w", err)
 	}

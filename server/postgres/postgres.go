@@ -35,6 +35,38 @@ const (
 	DefaultTimeout  = 5 * time.Second
 )
 
+// Pool limits beyond Options: a connection idle this long is closed, and
+// none lives longer than ConnMaxLifetime (so that a load balancer or a
+// failover in front of PostgreSQL sees connections move).
+const (
+	ConnMaxIdleTime = 5 * time.Minute
+	ConnMaxLifetime = 30 * time.Minute
+)
+
+// keepAlive is how TCP keep-alives notice a dead server or network: probes
+// after 15 s idle, every 5 s, 3 unanswered ones end the connection.
+var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}
+
+// pool is the database/sql pool of a store.
+type pool struct {
+	maxOpen, maxIdle         int
+	maxIdleTime, maxLifetime time.Duration
+}
+
+func poolOf(opts Options) pool {
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
+	return pool{maxOpen: opts.MaxConns, maxIdle: opts.MaxConns, maxIdleTime: ConnMaxIdleTime, maxLifetime: ConnMaxLifetime}
+}
+
+func (p pool) apply(db *sql.DB) {
+	db.SetMaxOpenConns(p.maxOpen)
+	db.SetMaxIdleConns(p.maxIdle)
+	db.SetConnMaxIdleTime(p.maxIdleTime)
+	db.SetConnMaxLifetime(p.maxLifetime)
+}
+
 // Options tune the connection to PostgreSQL; zero values take the defaults.
 type Options struct {
 	// MaxConns bounds the pool of connections of this process (the LISTEN
@@ -138,10 +170,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(opts.MaxConns)
-	db.SetMaxIdleConns(opts.MaxConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	db.SetConnMaxLifetime(30 * time.Minute)
+	poolOf(opts).apply(db)
 	pingCtx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout+opts.Timeout)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
@@ -179,8 +208,7 @@ func Config(url string, opts Options) (*pgx.ConnConfig, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = opts.Timeout
 	}
-	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout,
-		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}}
+	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAliveConfig: keepAlive}
 	cfg.DialFunc = dialer.DialContext
 	params := map[string]string{
 		"application_name":                    "pulse",

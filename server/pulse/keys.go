@@ -7,13 +7,16 @@ import (
 )
 
 // SigningKey is one of the server's Ed25519 keys that sign page tokens
-// (PROTOCOL.md §5). A retired key no longer signs but is published until
-// the tokens it signed have expired.
+// (PROTOCOL.md §5). A key is published from its creation, signs from
+// SignsFrom (later than CreatedAt for all but the first key, so that
+// receivers have fetched it before they see its tokens) until RetiredAt,
+// and stays published until the tokens it signed have expired.
 type SigningKey struct {
 	ID        string
 	Private   []byte // the 64-byte ed25519.PrivateKey
 	CreatedAt time.Time
-	RetiredAt *time.Time
+	SignsFrom time.Time  // zero means CreatedAt
+	RetiredAt *time.Time // when the next key starts signing; may be ahead
 }
 
 // EmbedKey is a secret an embedder (an LMS) signs player links with.

@@ -80,9 +80,10 @@ type Store interface {
 	// SigningKeys returns every page-token signing key, retired ones
 	// included, oldest first.
 	SigningKeys(ctx context.Context) ([]*SigningKey, error)
-	// AddSigningKey stores k, whose ID, Private and CreatedAt must be set,
-	// and retires every other key that still signs at k.CreatedAt, in one
-	// transaction: after it, k is the only key that signs.
+	// AddSigningKey stores k, whose ID, Private and CreatedAt must be set
+	// (a zero SignsFrom means CreatedAt), and retires every key not yet
+	// retired at k.SignsFrom, in one transaction: from k.SignsFrom on, k is
+	// the only key that signs, and until then the keys that signed go on.
 	AddSigningKey(ctx context.Context, k *SigningKey) error
 	// DeleteSigningKeys removes the keys retired before t and returns how
 	// many.

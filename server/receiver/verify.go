@@ -38,7 +38,8 @@ type Verifier struct {
 	Client *http.Client
 	// TTL is how long a fetched key set is trusted; 0 means 10 minutes.
 	TTL time.Duration
-	// MinRefresh bounds refetches for unknown keys; 0 means 30 s.
+	// MinRefresh bounds refetches for unknown keys; 0 means
+	// DefaultMinRefresh.
 	MinRefresh time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -47,6 +48,11 @@ type Verifier struct {
 	set     *jose.JSONWebKeySet
 	fetched time.Time
 }
+
+// DefaultMinRefresh is the least time between two fetches of the JWKS for
+// a token with an unknown key. A Pulse server publishes a new key longer
+// than that before it signs with it (keyring.PublishDelay).
+const DefaultMinRefresh = 30 * time.Second
 
 // Expect says how a webhook maps the player URL to the payload: the value
 // of the URL parameter RequestField, as signed in the token's q claim, must
@@ -144,7 +150,7 @@ func (v *Verifier) keys(ctx context.Context, refresh bool) (set *jose.JSONWebKey
 		ttl = 10 * time.Minute
 	}
 	if minRefresh == 0 {
-		minRefresh = 30 * time.Second
+		minRefresh = DefaultMinRefresh
 	}
 	age := v.now().Sub(v.fetched)
 	if v.set != nil && age < ttl && (!refresh || age < minRefresh) {

@@ -12,15 +12,19 @@ import (
 
 // SigningKeys implements pulse.Store.
 func (s *Store) SigningKeys(ctx context.Context) ([]*pulse.SigningKey, error) {
-	return list(ctx, s, `SELECT id, private_key, created_at, retired_at FROM signing_keys ORDER BY created_at, rowid`, nil,
+	return list(ctx, s, `SELECT id, private_key, created_at, signs_from, retired_at FROM signing_keys ORDER BY created_at, rowid`, nil,
 		func(r scanner) (*pulse.SigningKey, error) {
 			var k pulse.SigningKey
 			var created int64
-			var retired sql.NullInt64
-			if err := r.Scan(&k.ID, &k.Private, &created, &retired); err != nil {
+			var signs, retired sql.NullInt64
+			if err := r.Scan(&k.ID, &k.Private, &created, &signs, &retired); err != nil {
 				return nil, err
 			}
 			k.CreatedAt, k.RetiredAt = fromMilli(created), fromNullMilli(retired)
+			k.SignsFrom = k.CreatedAt
+			if signs.Valid {
+				k.SignsFrom = fromMilli(signs.Int64)
+			}
 			return &k, nil
 		})
 }
@@ -28,11 +32,16 @@ func (s *Store) SigningKeys(ctx context.Context) ([]*pulse.SigningKey, error) {
 // AddSigningKey implements pulse.Store.
 func (s *Store) AddSigningKey(ctx context.Context, k *pulse.SigningKey) error {
 	at := k.CreatedAt.UTC().Truncate(time.Millisecond)
+	signs := at
+	if !k.SignsFrom.IsZero() {
+		signs = k.SignsFrom.UTC().Truncate(time.Millisecond)
+	}
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL`), at.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL`), signs.UnixMilli()); err != nil {
 			return fmt.Errorf("retire signing keys: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO signing_keys (id, private_key, created_at) VALUES (?,?,?)`), k.ID, k.Private, at.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO signing_keys (id, private_key, created_at, signs_from) VALUES (?,?,?,?)`),
+			k.ID, k.Private, at.UnixMilli(), signs.UnixMilli()); err != nil {
 			if s.isUnique(err) {
 				return pulse.Errorf(pulse.EConflict, "a signing key %q exists", k.ID)
 			}
@@ -43,7 +52,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k *pulse.SigningKey) error {
 	if err != nil {
 		return err
 	}
-	k.CreatedAt, k.RetiredAt = at, nil
+	k.CreatedAt, k.SignsFrom, k.RetiredAt = at, signs, nil
 	s.changed(pulse.TableSigningKeys)
 	return nil
 }

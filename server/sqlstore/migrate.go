@@ -105,6 +105,9 @@ var migrations = []migration{
 		FOR EACH STATEMENT EXECUTE FUNCTION pulse_notify_change();
 	CREATE TRIGGER embed_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON embed_keys
 		FOR EACH STATEMENT EXECUTE FUNCTION pulse_notify_change();`},
+	// 5: a signing key signs from signs_from (NULL: from created_at), some
+	// time after it is published, so that receivers know it first.
+	{sql: `ALTER TABLE signing_keys ADD COLUMN signs_from INTEGER`},
 }
 
 // ChangesChannel is the PostgreSQL notification channel of migration 4.

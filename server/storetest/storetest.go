@@ -353,6 +353,19 @@ func testSigningKeyRotation(t *testing.T, s pulse.Store) {
 	keys, _ = s.SigningKeys(ctx)
 	require.Len(t, keys, 1)
 	assert.Equal(t, "k2", keys[0].ID, "a key that signs is never deleted")
+	assert.True(t, keys[0].SignsFrom.Equal(t2), "without SignsFrom a key signs from its creation")
+
+	// A key that signs later: the one that signs now retires then.
+	t3 := t2.Add(time.Hour)
+	k3 := &pulse.SigningKey{ID: "k3", Private: []byte("private-three"), CreatedAt: t3, SignsFrom: t3.Add(2 * time.Minute)}
+	require.NoError(t, s.AddSigningKey(ctx, k3))
+	keys, _ = s.SigningKeys(ctx)
+	require.Len(t, keys, 2)
+	require.NotNil(t, keys[0].RetiredAt)
+	assert.True(t, keys[0].RetiredAt.Equal(t3.Add(2*time.Minute)), "k2 signs until k3 does")
+	assert.True(t, keys[1].CreatedAt.Equal(t3))
+	assert.True(t, keys[1].SignsFrom.Equal(t3.Add(2*time.Minute)))
+	assert.Nil(t, keys[1].RetiredAt)
 }
 
 func testEmbedKeys(t *testing.T, s pulse.Store) {

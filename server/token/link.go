@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/pulsehq/pulse/wasm/heartbeat"
 )
 
 // Signed links (PROTOCOL.md §5): an embedder signs the player URLs it
@@ -24,6 +27,14 @@ import (
 //
 // The same bytes come out of Go and of JavaScript's encodeURIComponent with
 // !'()* also escaped, whatever order or encoding the URL arrived in.
+//
+// A signature covers parameters only when every reader of the URL sees the
+// same ones: the page token and the player decode the query leniently, as
+// browsers do (heartbeat.ParseQuery: a ";" is a plain character, "%zz"
+// stays as it is, bad UTF-8 becomes U+FFFD), while Go's url.ParseQuery
+// drops such parameters. So a signed link whose query is not well formed
+// (a ";", a "%" without two hex digits, bytes that are not UTF-8) is
+// refused rather than verified on what one parser saw.
 
 // Errors of VerifyLink.
 var (
@@ -31,7 +42,50 @@ var (
 	ErrLinkKey        = errors.New("link: unknown or revoked embed key")
 	ErrLinkExpired    = errors.New("link: expired")
 	ErrLinkSignature  = errors.New("link: bad signature")
+	ErrLinkMalformed  = errors.New("link: malformed query")
 )
+
+// ParseQuery parses a player URL's raw query (without its "?") strictly:
+// parameters split on "&", "+" is a space, and each name and value must
+// percent-decode cleanly to UTF-8 with no ";" in them. On such a query it gives the parameters
+// that heartbeat.ParseQuery (the player's and the page token's parser)
+// gives, in the same order; on any other it fails with ErrLinkMalformed.
+func ParseQuery(raw string) (url.Values, error) {
+	if strings.HasPrefix(raw, "?") {
+		// The player's parser takes a leading "?" for the separator.
+		return nil, fmt.Errorf("%w: the query starts with a second '?'", ErrLinkMalformed)
+	}
+	q := url.Values{}
+	for rest := raw; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, "&")
+		if part == "" {
+			continue
+		}
+		if strings.Contains(part, ";") {
+			return nil, fmt.Errorf("%w: parameter %q contains a semicolon", ErrLinkMalformed, clipParam(part))
+		}
+		name, value, _ := strings.Cut(part, "=")
+		k, err1 := url.QueryUnescape(name)
+		v, err2 := url.QueryUnescape(value)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%w: parameter %q has a %% that does not start an escape", ErrLinkMalformed, clipParam(part))
+		}
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return nil, fmt.Errorf("%w: parameter %q is not UTF-8", ErrLinkMalformed, clipParam(part))
+		}
+		q[k] = append(q[k], v)
+	}
+	return q, nil
+}
+
+// clipParam bounds a parameter quoted in an error.
+func clipParam(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
 
 // Canonical returns the string a link signature covers.
 func Canonical(path string, query url.Values) string {
@@ -93,7 +147,10 @@ func SignLink(raw, kid string, secret []byte, exp time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("link: %w", err)
 	}
-	q := u.Query()
+	q, err := ParseQuery(u.RawQuery)
+	if err != nil {
+		return "", err
+	}
 	q.Del("sig")
 	q.Set("kid", kid)
 	q.Set("exp", strconv.FormatInt(exp.Unix(), 10))
@@ -102,11 +159,20 @@ func SignLink(raw, kid string, secret []byte, exp time.Time) (string, error) {
 	return u.String(), nil
 }
 
-// VerifyLink checks the signature of a player URL's path and query. It
-// returns false and no error for a URL without sig: an unsigned link. For
-// a signed one, secret returns the embed key's secret (false when unknown
-// or revoked); the signature is compared in constant time.
-func VerifyLink(path string, query url.Values, secret func(kid string) ([]byte, bool), now time.Time) (bool, error) {
+// VerifyLink checks the signature of a player URL's path and raw query. It
+// returns false and no error for a URL without sig: an unsigned link. A
+// signed one whose query is not well formed (see ParseQuery) fails with
+// ErrLinkMalformed. For the others, secret returns the embed key's secret
+// (false when unknown or revoked); the signature is compared in constant
+// time.
+func VerifyLink(path, rawQuery string, secret func(kid string) ([]byte, bool), now time.Time) (bool, error) {
+	query, err := ParseQuery(rawQuery)
+	if err != nil {
+		if _, signed := heartbeat.ParseQuery(rawQuery).Get("sig"); signed {
+			return false, err
+		}
+		return false, nil // unsigned: nothing to verify, lv stays false
+	}
 	sigs, signed := query["sig"]
 	if !signed {
 		return false, nil

@@ -38,13 +38,28 @@ type Claims struct {
 	Expiry   int64             `json:"exp"`
 }
 
-// Key is an Ed25519 signing key with its id. A retired key no longer signs
-// but stays in the JWKS until the tokens it signed have expired.
+// Key is an Ed25519 signing key with its id. It is in the JWKS from its
+// creation, signs from SignsFrom until RetiredAt, and stays in the JWKS
+// until the tokens it signed have expired.
 type Key struct {
 	ID        string
 	Private   ed25519.PrivateKey
 	CreatedAt time.Time
-	RetiredAt time.Time // zero while the key signs
+	SignsFrom time.Time // zero means CreatedAt
+	RetiredAt time.Time // zero while no later key is due to sign
+}
+
+// signsFrom is when k starts signing.
+func (k Key) signsFrom() time.Time {
+	if k.SignsFrom.IsZero() {
+		return k.CreatedAt
+	}
+	return k.SignsFrom
+}
+
+// Signs reports whether k is the key that signs at now.
+func (k Key) Signs(now time.Time) bool {
+	return !now.Before(k.signsFrom()) && (k.RetiredAt.IsZero() || now.Before(k.RetiredAt))
 }
 
 // NewKey returns a fresh key created at now.
@@ -60,20 +75,30 @@ func NewKey(now time.Time) (Key, error) {
 	return Key{ID: "k" + now.UTC().Format("20060102") + "-" + fmt.Sprintf("%x", id[:]), Private: priv, CreatedAt: now.UTC()}, nil
 }
 
-// Current returns the newest key that is not retired.
-func Current(keys []Key) (Key, bool) {
-	var cur Key
+// Current returns the key that signs at now: of the keys whose signing has
+// begun, the one that began last. Should none have begun (a clock behind
+// the one that rotated), it is the one due first. It is false only without
+// keys.
+func Current(keys []Key, now time.Time) (Key, bool) {
+	var cur, first Key
 	found := false
-	for _, k := range keys {
-		if k.RetiredAt.IsZero() && (!found || k.CreatedAt.After(cur.CreatedAt)) {
+	for i, k := range keys {
+		if i == 0 || k.signsFrom().Before(first.signsFrom()) {
+			first = k
+		}
+		if !now.Before(k.signsFrom()) && (!found || !k.signsFrom().Before(cur.signsFrom())) {
 			cur, found = k, true
 		}
 	}
-	return cur, found
+	if !found {
+		return first, len(keys) > 0
+	}
+	return cur, true
 }
 
-// Published returns the keys a JWKS must show at now: those that sign and
-// those retired less than ttl ago, whose tokens may still be valid.
+// Published returns the keys a JWKS must show at now: those that sign or
+// will (a key is published before it signs), and those retired less than
+// ttl ago, whose tokens may still be valid.
 func Published(keys []Key, now time.Time, ttl time.Duration) []Key {
 	var out []Key
 	for _, k := range keys {
@@ -101,7 +126,7 @@ func JWKS(keys []Key) ([]byte, error) {
 
 // Sign signs claims with key as a compact JWT (alg EdDSA, typ JWT, kid).
 func Sign(key Key, c Claims) (string, error) {
-	if !key.RetiredAt.IsZero() {
+	if !key.RetiredAt.IsZero() && !time.Unix(c.IssuedAt, 0).Before(key.RetiredAt) {
 		return "", errors.New("token: a retired key does not sign")
 	}
 	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", key.ID)

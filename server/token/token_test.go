@@ -109,15 +109,30 @@ func TestRotationKeepsOldTokensValid(t *testing.T) {
 	oldTok, err := Sign(old, claims())
 	require.NoError(t, err)
 
-	// Rotate: a new key signs, the old one retires now.
-	old.RetiredAt = now
+	// Rotate: a new key is published now and signs from a minute on; the
+	// old one signs until then, and retires.
 	cur := MustKey(t, now)
+	cur.SignsFrom = now.Add(time.Minute)
+	old.RetiredAt = cur.SignsFrom
 	keys := []Key{old, cur}
-	k, ok := Current(keys)
+	k, ok := Current(keys, now)
 	require.True(t, ok)
-	assert.Equal(t, cur.ID, k.ID)
-	_, err = Sign(old, claims())
+	assert.Equal(t, old.ID, k.ID, "the old key signs until the new one is due")
+	assert.True(t, old.Signs(now))
+	assert.False(t, cur.Signs(now))
+	require.Len(t, Published(keys, now, DefaultTTL), 2, "the new key is published before it signs")
+	k, _ = Current(keys, cur.SignsFrom)
+	assert.Equal(t, cur.ID, k.ID, "then the new one signs")
+	k, _ = Current(keys, now.Add(-48*time.Hour))
+	assert.Equal(t, old.ID, k.ID, "a clock behind every key's start takes the one due first")
+	_, ok = Current(nil, now)
+	assert.False(t, ok)
+	late := claims()
+	late.IssuedAt = cur.SignsFrom.Unix()
+	_, err = Sign(old, late)
 	assert.Error(t, err, "a retired key does not sign")
+	_, err = Sign(old, claims())
+	assert.NoError(t, err, "before it retires, it does")
 
 	// While old tokens can still be valid, the old key is published...
 	pub := Published(keys, now.Add(DefaultTTL-time.Minute), DefaultTTL)

@@ -113,22 +113,23 @@ func (s *syncBuffer) String() string {
 }
 
 type served struct {
-	url  string
-	out  *syncBuffer
-	stop context.CancelFunc // what SIGTERM does
-	done chan struct{}      // closed when serve returned err
-	err  error
+	url    string
+	out    *syncBuffer
+	errOut *syncBuffer        // its log
+	stop   context.CancelFunc // what SIGTERM does
+	done   chan struct{}      // closed when serve returned err
+	err    error
 }
 
 // serveIn runs `pulse serve` in this process on a free port.
 func serveIn(t *testing.T, data string, env map[string]string, args ...string) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{out: &syncBuffer{}, stop: cancel, done: make(chan struct{})}
+	s := &served{out: &syncBuffer{}, errOut: &syncBuffer{}, stop: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		s.err = run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error"}, args...),
-			func(k string) string { return env[k] }, strings.NewReader(""), s.out, io.Discard)
+			func(k string) string { return env[k] }, strings.NewReader(""), s.out, s.errOut)
 	}()
 	t.Cleanup(func() {
 		cancel()

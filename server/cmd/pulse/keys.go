@@ -33,11 +33,14 @@ func (env environment) keysRotate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	k, err := keyring.New(store, 0).Rotate(ctx, time.Now())
+	now := time.Now()
+	k, err := keyring.New(store, 0).Rotate(ctx, now)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.stderr, "New page tokens are signed with this key; the previous one stays in the JWKS until its tokens expire. Running servers switch within", keyring.Refresh)
+	fmt.Fprintf(env.stderr, "The new key is in the JWKS now (running servers publish it within %v) and signs page tokens from %s, in %v, "+
+		"once receivers can have fetched it; until then the current key signs. The previous key stays in the JWKS until its tokens expire.\n",
+		keyring.Refresh, k.SignsFrom.UTC().Format(time.RFC3339), k.SignsFrom.Sub(now).Round(time.Second))
 	fmt.Fprintln(env.stdout, k.ID)
 	return nil
 }
@@ -58,16 +61,29 @@ func (env environment) keysList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KID\tCREATED\tSTATE")
 	for _, k := range keys {
-		state := "signs"
-		if k.RetiredAt != nil {
-			state = "retired " + k.RetiredAt.Format(time.RFC3339)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", k.ID, k.CreatedAt.Format(time.RFC3339), state)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", k.ID, k.CreatedAt.UTC().Format(time.RFC3339), keyState(k, now))
 	}
 	return tw.Flush()
+}
+
+// keyState says what a signing key does at now. Every key listed is in the
+// JWKS.
+func keyState(k *pulse.SigningKey, now time.Time) string {
+	const day = time.RFC3339
+	switch {
+	case now.Before(k.SignsFrom):
+		return "next: signs from " + k.SignsFrom.UTC().Format(day)
+	case k.RetiredAt == nil:
+		return "signs"
+	case now.Before(*k.RetiredAt):
+		return "signs until " + k.RetiredAt.UTC().Format(day)
+	default:
+		return "retired " + k.RetiredAt.UTC().Format(day) + ", in the JWKS until its tokens expire"
+	}
 }
 
 // newEmbedSecret returns 256 random bits as base64url text. The text's

@@ -15,6 +15,7 @@ import (
 	"github.com/pulsehq/pulse/server/api"
 	"github.com/pulsehq/pulse/server/auth"
 	"github.com/pulsehq/pulse/server/demo"
+	"github.com/pulsehq/pulse/server/keyring"
 	"github.com/pulsehq/pulse/server/library"
 	"github.com/pulsehq/pulse/server/pulse"
 	"github.com/pulsehq/pulse/server/receiver"
@@ -77,13 +78,26 @@ func (env environment) serve(ctx context.Context, args []string) error {
 		}
 	}
 
+	// The page-token signing key exists from the first start on, not from
+	// the first page load: the JWKS has it at once, and `pulse keys list`
+	// shows it.
+	keys := keyring.New(store, 0)
+	if k, created, err := keys.Ensure(ctx, time.Now()); err != nil {
+		return fmt.Errorf("page-token signing key: %w", err)
+	} else if created {
+		log.Info("created the page-token signing key (first start); `pulse keys rotate` replaces it", "kid", k.ID)
+	}
+
 	authn := auth.New(store, authCfg)
 	password, err := authn.EnsureAdmin(ctx, defaultAdmin, env.getenv("PULSE_ADMIN_PASSWORD"))
 	if err != nil {
 		return fmt.Errorf("first admin (PULSE_ADMIN_PASSWORD): %s", pulse.ErrorMessage(err)+internal(err))
 	}
 	srv, err := api.New(api.Config{MediaDir: mediaDir(*data), FrameAncestors: *frameAncestors, BaseURL: *baseURL,
-		MaxWebhooks: limits.webhooks, MaxUpload: limits.upload, Auth: authn, CacheTTL: cacheTTL}, store, log)
+		MaxWebhooks: limits.webhooks, MaxUpload: limits.upload, Auth: authn, Keys: keys, CacheTTL: cacheTTL,
+		// One iss whichever host a page is opened at (localhost, a LAN
+		// address): the URL printed at start, which the demo expects.
+		Issuer: base}, store, log)
 	if err != nil {
 		return err
 	}
@@ -99,7 +113,8 @@ func (env environment) serve(ctx context.Context, args []string) error {
 	}
 	if receiverOn {
 		rc := demo.New(demoReceiverPath, env.stdout, log)
-		rc.Verifier = &receiver.Verifier{JWKSURL: base + "/.well-known/jwks.json", Issuer: strings.TrimSuffix(*baseURL, "/")}
+		rc.Verifier = &receiver.Verifier{JWKSURL: base + "/.well-known/jwks.json", Issuer: base}
+		rc.RequestFields = srv.RequestFields // as a real receiver, which knows its webhook
 		srv.Mount(demoReceiverPath, rc)
 		srv.Mount(demoReceiverPath+"/", rc)
 	}

@@ -34,6 +34,13 @@ const EnvURL = "PULSE_TEST_DATABASE_URL"
 // (initdb, pg_ctl); by default the newest /usr/lib/postgresql/*/bin.
 const EnvBin = "PULSE_TEST_PG_BIN"
 
+// EnvRoot names the variable with the folder StartCluster makes clusters
+// in (by default the system's temporary folder). scripts/test.sh sets it
+// to a folder of its own and, when it exits, stops every cluster there
+// (scripts/stop-test-postgres.sh): t.Cleanup does not run when go test
+// times out or is interrupted.
+const EnvRoot = "PULSE_TEST_PG_ROOT"
+
 // missing skips the test, or fails it when PostgreSQL tests are required.
 func missing(tb testing.TB, format string, args ...any) {
 	tb.Helper()
@@ -104,9 +111,10 @@ type Cluster struct {
 	cred     *syscall.Credential // the unprivileged user it runs as, when we are root
 }
 
-// StartCluster creates and starts a cluster, stopped and removed when the
-// test ends. initdb refuses to run as root: as root it runs as the user
-// postgres (or nobody).
+// StartCluster creates and starts a cluster under $PULSE_TEST_PG_ROOT,
+// stopped and removed when the test ends. initdb refuses to run as root:
+// as root it runs as the user postgres (or nobody), who must be able to
+// reach that folder.
 func StartCluster(tb testing.TB) *Cluster {
 	tb.Helper()
 	bin := binDir()
@@ -114,7 +122,7 @@ func StartCluster(tb testing.TB) *Cluster {
 		missing(tb, "PostgreSQL's programs are not installed (set %s or apt-get install postgresql)", EnvBin)
 	}
 	c := &Cluster{tb: tb, bin: bin}
-	dir, err := os.MkdirTemp("", "pulse-pg-")
+	dir, err := os.MkdirTemp(os.Getenv(EnvRoot), "pulse-pg-")
 	if err != nil {
 		tb.Fatal(err)
 	}
