@@ -6,6 +6,7 @@ package main
 
 import (
 	"encoding/base64"
+	"strings"
 	"syscall/js"
 	"time"
 
