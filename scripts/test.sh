@@ -125,7 +125,7 @@ if ! have wasmbrowsertest && [ ! -x "$GOBIN_DIR/wasmbrowsertest" ]; then
 	$GO install github.com/agnivade/wasmbrowsertest@v0.11.0
 fi
 WBT=$(command -v wasmbrowsertest || echo "$GOBIN_DIR/wasmbrowsertest")
-PULSE_REQUIRE_BROWSER=1 GOOS=js GOARCH=wasm $GO test -count=1 -exec="$WBT" ./wasm/media/ ./wasm/browser/ 2>&1 |
+PULSE_REQUIRE_BROWSER=1 GOOS=js GOARCH=wasm $GO test -count=1 -timeout 5m -exec="$WBT" ./wasm/media/ ./wasm/browser/ 2>&1 |
 	{ grep -v -e 'unknown IPAddressSpace value' -e 'Go program has already exited' -e 'at globalThis.Go._resume' -e 'at MessagePort.<anonymous>' -e 'wasm_exec.js:[0-9]*:[0-9]* Uncaught' || true; }
 
 step "all tests passed"
