@@ -71,3 +71,12 @@ func (b *Budget) Spend() {
 		b.start = time.Now()
 	}
 }
+
+// started is when the player started.
+var started = time.Now()
+
+// Uptime returns the time since the player started, on the monotonic
+// clock. Structs that the player hands around as interfaces keep times as
+// Uptime durations rather than time.Time: a time.Time field there links
+// time's formatting code (some 50 KB) into the player for fmt's sake.
+func Uptime() time.Duration { return time.Since(started) }

@@ -5,6 +5,7 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/pulsehq/pulse/wasm/browser"
 	"github.com/pulsehq/pulse/wasm/media"
 )
 
@@ -25,7 +26,7 @@ type API struct {
 	info     Info
 	parent   js.Value
 	origin   string
-	lastTick time.Time
+	lastTick time.Duration // browser.Uptime of the last timeupdate
 }
 
 // Start connects the embedding API of a player in an iframe. Outside an
@@ -67,7 +68,7 @@ func (a *API) event(ev media.Event) {
 		}
 		a.post(string(ev), nil)
 	case media.TimeUpdate:
-		if now := time.Now(); now.Sub(a.lastTick) >= timeupdateEvery {
+		if now := browser.Uptime(); a.lastTick == 0 || now-a.lastTick >= timeupdateEvery {
 			a.lastTick = now
 			a.post("timeupdate", nil)
 		}

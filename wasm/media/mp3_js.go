@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -47,6 +48,9 @@ const (
 	maxBadFrames = 40
 	// fetchRetries bounds how often a broken download resumes.
 	fetchRetries = 3
+	// memoryMargin is the memory the player may use beyond the file's
+	// bytes before Go collects garbage early.
+	memoryMargin = 48 << 20
 )
 
 // MP3Options configure an MP3.
@@ -83,9 +87,9 @@ type MP3 struct {
 	complete  bool  // all of it has arrived
 	loadErr   error // the download failed for good
 	idx       mp3.Index
-	wanted    bool // the viewer asked to play (or seek): fetch on past the preload
-	cutShort  bool // the file ends before the server's duration
-	lastTimes time.Time
+	wanted    bool          // the viewer asked to play (or seek): fetch on past the preload
+	cutShort  bool          // the file ends before the server's duration
+	lastTimes time.Duration // browser.Uptime of the last progress event
 
 	// Decoding.
 	gen      int // bumped by every seek that needs a new decoder
@@ -110,8 +114,8 @@ type MP3 struct {
 	volume   float64
 	muted    bool
 	err      error
-	lastTick time.Time
-	plays    int // counts Play calls, so that one ticker runs
+	lastTick time.Duration // browser.Uptime of the last timeupdate
+	plays    int           // counts Play calls, so that one ticker runs
 }
 
 // chunk is decoded audio: media seconds [start, end) in an AudioBuffer.
@@ -281,6 +285,11 @@ func (m *MP3) fetch(url string) error {
 			m.mu.Lock()
 			m.data = make([]byte, 0, n) // one allocation, no copies as it grows
 			m.mu.Unlock()
+			// Go would let its heap grow to twice what is live before
+			// collecting: with an hour of MP3 in memory, that is a second
+			// hour's worth of garbage. Collect sooner once past the file
+			// plus a margin for the decoder's garbage.
+			debug.SetMemoryLimit(int64(n) + memoryMargin)
 		}
 	}
 	body := res.Get("body")
@@ -362,7 +371,7 @@ func (m *MP3) indexed(final bool) {
 				" s, before the " + strconv.FormatFloat(d, 'f', 1, 64) + " s it had when imported: it is cut short")
 		}
 	}
-	if now := time.Now(); final || now.Sub(m.lastTimes) >= timeupdateEvery {
+	if now := browser.Uptime(); final || now-m.lastTimes >= timeupdateEvery {
 		m.lastTimes = now
 		m.emit(Progress)
 	}
@@ -787,7 +796,7 @@ func (m *MP3) check() {
 			m.emit(Waiting)
 		}
 	}
-	if t := time.Now(); t.Sub(m.lastTick) >= timeupdateEvery {
+	if t := browser.Uptime(); t-m.lastTick >= timeupdateEvery {
 		m.lastTick = t
 		m.emit(TimeUpdate)
 	}
@@ -809,9 +818,10 @@ func (m *MP3) finish() {
 
 // ticker drives check while playing, until a pause or the next Play.
 func (m *MP3) ticker(play int) {
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for range t.C {
+	// time.Sleep, not a Ticker: a timer's channel would link time's
+	// formatting code into the player (see browser.Uptime).
+	for {
+		time.Sleep(tick)
 		m.mu.Lock()
 		stop := m.paused || m.err != nil || play != m.plays
 		m.mu.Unlock()
@@ -913,12 +923,19 @@ func resume(ctx js.Value) error {
 		if err != nil {
 			return err
 		}
-	case <-time.After(resumeWait):
+	case <-after(resumeWait):
 	}
 	if ctx.Get("state").String() != "running" {
 		return &browser.JSError{Name: "NotAllowedError", Message: "the browser allows sound only after a click or a key press"}
 	}
 	return nil
+}
+
+// after is time.After without a channel of time.Time (see ticker).
+func after(d time.Duration) <-chan struct{} {
+	ch := make(chan struct{})
+	time.AfterFunc(d, func() { close(ch) })
+	return ch
 }
 
 // Pause implements Media.

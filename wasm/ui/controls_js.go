@@ -18,6 +18,7 @@ import (
 
 	"honnef.co/go/js/dom/v2"
 
+	"github.com/pulsehq/pulse/wasm/browser"
 	"github.com/pulsehq/pulse/wasm/media"
 )
 
@@ -32,36 +33,27 @@ type Config struct {
 type Controls struct {
 	m      media.Media
 	cfg    Config
-	root   dom.Element
-	play   dom.Element
-	seek   dom.Element
-	time   dom.Element
-	status dom.Element
-	mute   dom.Element
-	volume dom.Element
-	rate   dom.Element
-	full   dom.Element
-	over   dom.Element
-	resume dom.Element
+	root   *dom.BasicHTMLElement
+	play   *dom.BasicHTMLElement
+	seek   *dom.BasicHTMLElement
+	time   *dom.BasicHTMLElement
+	status *dom.BasicHTMLElement
+	mute   *dom.BasicHTMLElement
+	volume *dom.BasicHTMLElement
+	rate   *dom.BasicHTMLElement
+	full   *dom.BasicHTMLElement
+	over   *dom.BasicHTMLElement
+	resume *dom.BasicHTMLElement
 	wave   *Wave
 
 	dragging  bool
-	lastSaved time.Time
+	lastSaved time.Duration // browser.Uptime of the last save
 	unlocked  bool
 	notice    string // shown when there is no other message
 }
 
-// byID returns the element with the id, nil when the page has none.
-func byID(doc dom.Document, id string) dom.Element {
-	e := doc.GetElementByID(id)
-	if e == nil || !e.Underlying().Truthy() {
-		return nil
-	}
-	return e
-}
-
 // on listens to a DOM event with a Go function that must not block.
-func on(e dom.Element, event string, f func(ev js.Value)) {
+func on(e *dom.BasicHTMLElement, event string, f func(ev js.Value)) {
 	if e == nil {
 		return
 	}
@@ -71,25 +63,26 @@ func on(e dom.Element, event string, f func(ev js.Value)) {
 	}))
 }
 
-func prop(e dom.Element, name string) js.Value { return e.Underlying().Get(name) }
+func prop(e *dom.BasicHTMLElement, name string) js.Value { return e.Underlying().Get(name) }
 
-func setProp(e dom.Element, name string, v any) {
+func setProp(e *dom.BasicHTMLElement, name string, v any) {
 	if e != nil {
 		e.Underlying().Set(name, v)
 	}
 }
 
-// Bind finds the controls in doc (ids player, play, seek, time, status,
+// Bind finds the controls in the page (ids player, play, seek, time, status,
 // mute, volume, rate, fullscreen, wave, overlay, resume) and connects
 // them to m. Controls the page lacks are left out.
-func Bind(doc dom.Document, m media.Media, cfg Config) *Controls {
+func Bind(m media.Media, cfg Config) *Controls {
+	byID := browser.ElementByID
 	c := &Controls{
 		m: m, cfg: cfg,
-		root: byID(doc, "player"), play: byID(doc, "play"), seek: byID(doc, "seek"), time: byID(doc, "time"),
-		status: byID(doc, "status"), mute: byID(doc, "mute"), volume: byID(doc, "volume"), rate: byID(doc, "rate"),
-		full: byID(doc, "fullscreen"), over: byID(doc, "overlay"), resume: byID(doc, "resume"),
+		root: byID("player"), play: byID("play"), seek: byID("seek"), time: byID("time"),
+		status: byID("status"), mute: byID("mute"), volume: byID("volume"), rate: byID("rate"),
+		full: byID("fullscreen"), over: byID("overlay"), resume: byID("resume"),
 	}
-	if w := byID(doc, "wave"); w != nil && !cfg.Video {
+	if w := byID("wave"); w != nil && !cfg.Video {
 		c.wave = NewWave(w.Underlying(), func(frac float64) {
 			if d := m.Duration(); d > 0 && !math.IsInf(d, 0) {
 				m.Seek(frac * d)
@@ -118,7 +111,7 @@ func Bind(doc dom.Document, m media.Media, cfg Config) *Controls {
 		}
 	})
 	on(c.full, "click", func(js.Value) { c.fullscreen() })
-	docEl := dom.WrapElement(doc.Underlying().Get("documentElement"))
+	docEl := browser.Element(js.Global().Get("document").Get("documentElement"))
 	on(docEl, "keydown", c.key)
 	// Browsers start sound only from a click or key: the first one
 	// anywhere starts the audio context, so that playing later works.
@@ -133,7 +126,7 @@ func Bind(doc dom.Document, m media.Media, cfg Config) *Controls {
 	}))
 	m.On(c.update)
 
-	for _, e := range []dom.Element{c.play, c.seek, c.mute, c.volume, c.rate, c.full} {
+	for _, e := range []*dom.BasicHTMLElement{c.play, c.seek, c.mute, c.volume, c.rate, c.full} {
 		setProp(e, "disabled", false)
 	}
 	c.root.SetAttribute("data-state", "paused")
@@ -415,10 +408,10 @@ func (c *Controls) resumeKey() string { return "pulse:position:" + c.cfg.UUID }
 // save remembers the position, every few seconds while playing and at
 // once when asked; at the end it forgets it.
 func (c *Controls) save(now bool) {
-	if c.cfg.UUID == "" || (!now && time.Since(c.lastSaved) < 5*time.Second) {
+	if c.cfg.UUID == "" || (!now && c.lastSaved != 0 && browser.Uptime()-c.lastSaved < 5*time.Second) {
 		return
 	}
-	c.lastSaved = time.Now()
+	c.lastSaved = browser.Uptime()
 	st := storage()
 	if !st.Truthy() {
 		return

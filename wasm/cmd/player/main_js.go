@@ -10,8 +10,6 @@ import (
 	"syscall/js"
 	"time"
 
-	"honnef.co/go/js/dom/v2"
-
 	"github.com/pulsehq/pulse/wasm/browser"
 	"github.com/pulsehq/pulse/wasm/embed"
 	"github.com/pulsehq/pulse/wasm/heartbeat"
@@ -25,18 +23,19 @@ import (
 const configTimeout = 10 * time.Second
 
 func main() {
-	doc := dom.GetWindow().Document()
-	page, err := pageConfig(doc)
+	page, err := pageConfig()
 	if err != nil {
 		browser.Warn("the player page is broken: " + err.Error())
-		doc.GetElementByID("status").SetTextContent("The player could not start: " + err.Error())
+		if st := browser.ElementByID("status"); st != nil {
+			st.SetTextContent("The player could not start: " + err.Error())
+		}
 		return
 	}
 	query := heartbeat.ParseQuery(js.Global().Get("location").Get("search").String())
 	opts := ui.ParseOptions(query)
 	var controls *ui.Controls
-	m := newMedia(doc, page, opts, func(p []byte) { controls.SetPeaks(p) })
-	controls = ui.Bind(doc, m, ui.Config{UUID: page.uuid, Video: strings.HasPrefix(page.mediaType, "video/"), Options: opts})
+	m := newMedia(page, opts, func(p []byte) { controls.SetPeaks(p) })
+	controls = ui.Bind(m, ui.Config{UUID: page.uuid, Video: strings.HasPrefix(page.mediaType, "video/"), Options: opts})
 	if page.peaksURL != "" {
 		go loadPeaks(controls, page.peaksURL)
 	}
@@ -50,7 +49,7 @@ func main() {
 // browser has Web Audio (unless the URL asks for engine=element), anything
 // else with the page's media element. peaks receives the waveform the
 // decoder computes, for media the server has none for.
-func newMedia(doc dom.Document, p page, opts ui.Options, peaks func([]byte)) media.Media {
+func newMedia(p page, opts ui.Options, peaks func([]byte)) media.Media {
 	if p.mediaType == "audio/mpeg" && !opts.Element && media.SupportsMP3() {
 		mo := media.MP3Options{Duration: p.duration, Loop: opts.Loop}
 		if p.peaksURL == "" {
@@ -58,7 +57,10 @@ func newMedia(doc dom.Document, p page, opts ui.Options, peaks func([]byte)) med
 		}
 		return media.NewMP3(p.mediaURL, mo)
 	}
-	el := mediaElement(doc.GetElementByID("media"))
+	el := browser.MediaElementByID("media")
+	if el == nil {
+		panic("pulse: the page has no <audio> or <video> element #media")
+	}
 	if el.GetAttribute("src") == "" {
 		el.SetAttribute("preload", "metadata")
 		el.SetAttribute("src", p.mediaURL)
@@ -99,8 +101,8 @@ type page struct {
 	linkVerified        bool    // opened with a verified signed link
 }
 
-func pageConfig(doc dom.Document) (page, error) {
-	el := doc.GetElementByID("pulse-config")
+func pageConfig() (page, error) {
+	el := browser.ElementByID("pulse-config")
 	if el == nil {
 		return page{}, errString("no #pulse-config element")
 	}
@@ -121,18 +123,6 @@ func pageConfig(doc dom.Document) (page, error) {
 		return page{}, errString("#pulse-config lacks uuid, config_url or media_url")
 	}
 	return p, nil
-}
-
-func mediaElement(e dom.Element) *dom.HTMLMediaElement {
-	switch e := e.(type) {
-	case *dom.HTMLAudioElement:
-		return e.HTMLMediaElement
-	case *dom.HTMLVideoElement:
-		return e.HTMLMediaElement
-	case *dom.HTMLMediaElement:
-		return e
-	}
-	panic("pulse: #media is not an audio or video element")
 }
 
 // arm loads the webhook config and starts tracking. Any failure means no
