@@ -165,13 +165,15 @@ func TestAdminPanel(t *testing.T) {
 	row := `[...document.querySelectorAll("#media-table tbody tr")].find(tr => tr.dataset.uuid === ` + jsString(uuid) + `)`
 	eval[bool](t, ctx, `[...(`+row+`).querySelectorAll("button")].find(b => b.textContent === "Embed").click(), true`)
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.SetValue(chromedp.ID("embed-start"), "1:30"),
+		chromedp.SetValue(chromedp.ID("embed-start"), "0:30"),
 		chromedp.Click(chromedp.ID("embed-autoplay")),
+		chromedp.Click(chromedp.ID("embed-muted")),
 	))
 	eval[bool](t, ctx, `document.getElementById("embed-start").dispatchEvent(new Event("input")), true`)
 	code := text(t, ctx, `document.getElementById("embed-code").value`)
-	assert.Contains(t, code, `<iframe src="`+srv.URL+"/v/"+uuid+"?student=STUDENT&amp;t=90&amp;autoplay=1")
+	assert.Contains(t, code, `<iframe src="`+srv.URL+"/v/"+uuid+"?student=STUDENT&amp;t=30&amp;autoplay=1&amp;muted=1")
 	assert.Contains(t, code, `allow="autoplay; fullscreen"`)
+	embedURL := text(t, ctx, `document.getElementById("embed-open").href`)
 
 	managePanel(t, ctx, srv, rc.URL, noCORS.URL+"/hook", dead, uuid)
 
@@ -180,6 +182,13 @@ func TestAdminPanel(t *testing.T) {
 	until(t, ctx, 10*time.Second, "the sign-in page", `!!document.getElementById("signin")`)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/admin")))
 	until(t, ctx, 10*time.Second, "the sign-in form again", `!!document.getElementById("signin")`)
+
+	// The snippet's player does what it says: starts at 0:30, muted, at
+	// once.
+	openPlayer(t, ctx, embedURL)
+	waitFor(t, 10*time.Second, "autoplay", func() bool { return !mediaPaused(t, ctx) })
+	assert.InDelta(t, 30, mediaPosition(t, ctx), 3, "t=30")
+	assert.Equal(t, "true", text(t, ctx, `document.getElementById("mute").getAttribute("aria-pressed")`), "muted=1")
 }
 
 func jsString(s string) string {

@@ -370,3 +370,22 @@ func TestMP3ElementEngine(t *testing.T) {
 	waitFor(t, 10*time.Second, "heartbeats", func() bool { return h.count("heartbeat") >= 1 })
 	assert.Equal(t, "john_doe", h.posts()[0].Fields["student_id"])
 }
+
+// ?loop=1 plays a clip again from the start at its end: no ended, the
+// position goes round.
+func TestMP3Loop(t *testing.T) {
+	srv := startPulse(t)
+	uuid := srv.addClip(t, 3)
+	h := startHook(t, true, nil)
+	srv.addWebhook(t, h.URL, 60)
+	ctx := newBrowser(t)
+	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe&loop=1")
+	armed(t, ctx)
+	click(t, ctx, "play")
+	waitPosition(t, ctx, "the end of the first round", 2.2, 3.1)
+	waitPosition(t, ctx, "the second round", 0.2, 1.5)
+	time.Sleep(time.Second)
+	assert.False(t, mediaPaused(t, ctx), "still playing")
+	assert.Zero(t, h.count("ended"), "a loop does not end\n%s", h.dump())
+	assert.Zero(t, h.count("pause"), "nor pause")
+}

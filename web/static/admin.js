@@ -568,13 +568,15 @@
     for (const [k, v] of new URLSearchParams($('embed-params').value.trim().replace(/^\?/, ''))) url.searchParams.append(k, v);
     if (start > 0) url.searchParams.set('t', String(start));
     if ($('embed-autoplay').checked) url.searchParams.set('autoplay', '1');
+    if ($('embed-muted').checked) url.searchParams.set('muted', '1');
+    if ($('embed-loop').checked) url.searchParams.set('loop', '1');
     $('embed-code').value = '<iframe src="' + attr(url.href) + '" width="' + attr(w) + '" height="' + attr(h) +
       '" title="' + attr(m.title) + '" allow="autoplay; fullscreen" style="border:0"></iframe>';
     $('embed-open').href = url.href;
   }
 
   for (const id of ['embed-width', 'embed-height', 'embed-start', 'embed-params']) $(id).addEventListener('input', updateEmbed);
-  $('embed-autoplay').addEventListener('change', updateEmbed);
+  for (const id of ['embed-autoplay', 'embed-muted', 'embed-loop']) $(id).addEventListener('change', updateEmbed);
   $('embed-copy').addEventListener('click', () => copy($('embed-code').value, $('embed-code'), $('embed-copied')));
   $('embed-close').addEventListener('click', () => { $('embed').hidden = true; embedFor = null; });
 
