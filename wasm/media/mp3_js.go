@@ -748,7 +748,7 @@ func (m *MP3) ensureContext() error {
 	if !ac.Truthy() {
 		ac = js.Global().Get("webkitAudioContext")
 	}
-	opts := map[string]any{"latencyHint": "playback"}
+	opts := map[string]any{} // latencyHint "interactive", the default: seeks are heard at once
 	if r := m.idx.SampleRate(); r > 0 {
 		opts["sampleRate"] = r
 	}
