@@ -17,16 +17,30 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// probeJS runs in every page of the heartbeat and memory figures before
-// the page's own scripts. It records, without changing behaviour:
+// probeJS runs in every page of the heartbeat, seek and memory figures
+// before the page's own scripts. It records, without changing behaviour:
 //   - each POST the page starts with fetch or sendBeacon (performance.now()
 //     at the call: the send time of a heartbeat);
 //   - every long task (Long Tasks API: main-thread tasks over 50 ms);
 //   - the WebAssembly.Memory of every Go instance (wasm_exec exports it as
 //     "mem"), to read the wasm linear memory size;
-//   - how many AudioContexts the page made (Web Audio playback or not).
+//   - how many AudioContexts the page made, and every
+//     AudioBufferSourceNode.start: when its sound begins (performance.now()
+//     at the call plus when − currentTime) and how much PCM the buffers
+//     that are started and not yet ended hold;
+//   - the first press on the play button (pointerdown) and the moment the
+//     page first plays: the Pulse player's #player data-state turning
+//     "playing", or a media element's "playing" event, whichever is first.
+//
+// B.seek(to) moves the page's seek slider as a viewer does (input and
+// change events) and resolves to the ms until sound resumes: until the
+// first AudioBufferSourceNode.start after it is due to sound, when the
+// page plays through Web Audio; until the media element's "seeked" event
+// (or its "playing" event, when it had to wait for data) otherwise. It
+// resolves to -1 when nothing resumes within 10 s.
 const probeJS = `(() => {
-  const B = window.__bench = {sends: [], longtasks: [], mems: [], audioContexts: 0, peakWasm: 0};
+  const B = window.__bench = {sends: [], longtasks: [], mems: [], audioContexts: 0, peakWasm: 0,
+    starts: [], pcm: 0, peakPCM: 0, clickAt: 0, playingAt: 0, onstart: null};
   const origFetch = window.fetch;
   window.fetch = function (input, init) {
     try {
@@ -64,6 +78,62 @@ const probeJS = `(() => {
     const C = window[name];
     if (typeof C !== "function") continue;
     window[name] = class extends C { constructor(...a) { super(...a); B.audioContexts++; } };
+  }
+  if (window.AudioBufferSourceNode) {
+    const origStart = AudioBufferSourceNode.prototype.start;
+    AudioBufferSourceNode.prototype.start = function (when) {
+      const t = performance.now(), now = this.context.currentTime;
+      const buf = this.buffer, bytes = buf ? buf.length * buf.numberOfChannels * 4 : 0;
+      const s = {t: t, sound: t + Math.max(0, ((when || 0) - now) * 1000), bytes: bytes};
+      B.starts.push(s);
+      B.pcm += bytes;
+      B.peakPCM = Math.max(B.peakPCM, B.pcm);
+      this.addEventListener("ended", () => { B.pcm -= bytes; });
+      if (B.onstart) B.onstart(s);
+      return origStart.apply(this, arguments);
+    };
+  }
+  const playing = () => { if (!B.playingAt) B.playingAt = performance.now(); };
+  addEventListener("playing", playing, true); // media events do not bubble, but they are captured
+  new MutationObserver(records => {
+    for (const r of records) if (r.target.id === "player" && r.target.dataset.state === "playing") playing();
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state"]});
+  addEventListener("pointerdown", e => {
+    if (!B.clickAt && e.target.closest && e.target.closest("#play")) B.clickAt = performance.now();
+  }, true);
+  B.seek = to => new Promise(resolve => {
+    const slider = document.getElementById("seek"), media = document.getElementById("media");
+    const t0 = performance.now(), listening = new AbortController();
+    const done = t => { B.onstart = null; listening.abort(); clearTimeout(timer); resolve(t < 0 ? -1 : t - t0); };
+    const timer = setTimeout(() => done(-1), 10000);
+    if (B.starts.length > 0) {
+      B.onstart = s => done(s.sound);
+    } else {
+      let seeked = 0, waited = false, played = 0;
+      const on = (type, f) => media.addEventListener(type, f, {signal: listening.signal});
+      on("waiting", () => { waited = true; played = 0; });
+      on("playing", () => { played = performance.now(); if (seeked && waited) done(played); });
+      on("seeked", () => { seeked = performance.now(); if (!waited || played) done(seeked); });
+    }
+    slider.value = to;
+    slider.dispatchEvent(new Event("input", {bubbles: true}));
+    slider.dispatchEvent(new Event("change", {bubbles: true}));
+  });
+})();`
+
+// startedJS, lighter than probeJS, runs in the pages of the start-up
+// figure: it records when the page's wasm is compiled and instantiated
+// (window.__started), the moment the page can start the Go runtime.
+const startedJS = `(() => {
+  for (const name of ["instantiateStreaming", "instantiate"]) {
+    const orig = WebAssembly[name];
+    if (!orig) continue;
+    WebAssembly[name] = function () {
+      return orig.apply(this, arguments).then(r => {
+        if (!window.__started) window.__started = performance.now();
+        return r;
+      });
+    };
   }
 })();`
 
@@ -126,6 +196,7 @@ type tab struct {
 type tabOptions struct {
 	noCache bool // disable the HTTP cache: every load is a first visit
 	probe   bool // install probeJS
+	started bool // install startedJS
 	network bool // record each request's transfer size
 }
 
@@ -169,8 +240,14 @@ func (b *bench) newTab(ctx context.Context, o tabOptions) (*tab, error) {
 			return nil, err
 		}
 	}
-	if o.probe {
-		if _, err := chromedp.Call(tctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: probeJS}); err != nil {
+	for _, script := range []struct {
+		on  bool
+		src string
+	}{{o.probe, probeJS}, {o.started, startedJS}} {
+		if !script.on {
+			continue
+		}
+		if _, err := chromedp.Call(tctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script.src}); err != nil {
 			cancel()
 			return nil, err
 		}
@@ -248,6 +325,16 @@ func (t *tab) click(id string) error {
 	ctx, cancel := context.WithTimeout(t.ctx, 30*time.Second)
 	defer cancel()
 	return chromedp.Do(ctx, chromedp.Click(chromedp.ID(id)))
+}
+
+// play presses the play button and waits until the page plays (the
+// probe's playingAt: the player's state, or the media element's "playing"
+// event).
+func (t *tab) play() error {
+	if err := t.click("play"); err != nil {
+		return err
+	}
+	return t.waitFor("the page to play", `window.__bench.clickAt > 0 && window.__bench.playingAt > 0`, 30*time.Second)
 }
 
 // transfer sums the bytes received (headers and encoded bodies) by the

@@ -28,13 +28,15 @@ import (
 )
 
 // sections in the order they run; -only picks some.
-var sections = []string{"size", "startup", "heartbeat", "mp3", "memory", "api", "scale", "micro"}
+var sections = []string{"size", "startup", "heartbeat", "seek", "mp3", "memory", "api", "scale", "micro"}
 
 type options struct {
 	out       string
 	only      []string
 	loads     int
 	play      time.Duration
+	plays     int
+	seeks     int
 	load      time.Duration
 	scaleLoad time.Duration
 	keep      bool
@@ -47,6 +49,8 @@ func main() {
 	flag.StringVar(&only, "only", "", "comma-separated sections to run (default all): "+strings.Join(sections, ","))
 	flag.IntVar(&o.loads, "loads", 20, "fresh page loads per page for the start-up figure")
 	flag.DurationVar(&o.play, "play", 60*time.Second, "playing time of the heartbeat timing figure (at RPM 60)")
+	flag.IntVar(&o.plays, "plays", 10, "fresh page loads per page for the first play click figure")
+	flag.IntVar(&o.seeks, "seeks", 20, "seeks to random positions per page for the seek figure")
 	flag.DurationVar(&o.load, "load", 10*time.Second, "duration of each config API load test")
 	flag.DurationVar(&o.scaleLoad, "scale-load", 3*time.Second, "duration of each load test of the scale sketch")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary folder (data, logs, profiles)")
@@ -97,6 +101,7 @@ func run(ctx context.Context, o options) (err error) {
 		{"size", b.size},
 		{"startup", b.startup},
 		{"heartbeat", b.heartbeat},
+		{"seek", b.seek},
 		{"mp3", b.mp3},
 		{"memory", b.memory},
 		{"api", b.api},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/heapprofiler"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -48,7 +49,13 @@ func (b *bench) memory(ctx context.Context) error {
 		return fmt.Errorf("empty Go wasm: %w", err)
 	}
 	b.rep.add("memory", "player wasm memory, peak while playing a 1 h MP3", player.wasm, floor, fmtMB, "empty Go wasm", nil)
+	b.rep.add("memory", "player wasm memory beyond the MP3's own bytes (peak − file size)", player.wasm-size, floor, fmtMB, "empty Go wasm", nil)
+	b.rep.add("memory", "decoded PCM in AudioBuffers started and not yet ended, peak", player.pcm, math.NaN(), fmtMB,
+		"— (the <audio> element decodes inside the browser)", nil)
 	b.rep.add("memory", "player JS heap, peak while playing a 1 h MP3", player.heap, baseline.heap, fmtMB, "JavaScript baseline", nil)
+	// No ratio: the baseline holds next to none.
+	b.rep.addText("memory", "player array buffers outside the JS heap, peak (CDP backingStorageSize)", fmtMB(player.backing),
+		fmtMB(baseline.backing)+" (JavaScript baseline)", "", "")
 	avail := "unavailable (the player page is not cross-origin isolated)"
 	if player.uasm {
 		avail = "available, not used"
@@ -56,11 +63,26 @@ func (b *bench) memory(ctx context.Context) error {
 	b.rep.note("memory", "The 1 h MP3 is classic.mp3 re-encoded at 128 kbps by ffmpeg (libmp3lame) and looped to %d s with -stream_loop (%s); "+
 		"it is added to the data folder directly (file and row), with classic.mp3's waveform repeated as its peaks. Each page plays it 20 s from "+
 		"the start, then 5 s after seeks to 15:00, 30:00 and 59:50 (seek slider input and change events); the last position its "+
-		"heartbeats reported: %.0f s (player), %.0f s (baseline).", hourSeconds, fmtMB(size), player.last, baseline.last)
+		"heartbeats reported: %.0f s (player), %.0f s (baseline). Playback path: player %s; baseline %s.",
+		hourSeconds, fmtMB(size), player.last, baseline.last, player.path, baseline.path)
 	b.rep.note("memory", "Wasm memory = the byteLength of the WebAssembly.Memory the Go instance exports (captured by wrapping "+
-		"WebAssembly.instantiate*), sampled every 100 ms in the page; it only grows, so its peak is its last value. "+
-		"JS heap = CDP Runtime.getHeapUsage usedSize, sampled every 500 ms. performance.measureUserAgentSpecificMemory: %s. "+
-		"The empty Go wasm's memory is read once it has started. The browser's own media buffers (<audio>) are in neither figure.", avail)
+		"WebAssembly.instantiate*), sampled every 100 ms in the page; it only grows, so its peak is its last value. The player keeps the "+
+		"whole compressed file in it (one allocation of the Content-Length) and sets debug.SetMemoryLimit(file size + 48 MB) = %s, so that "+
+		"Go collects its garbage before the heap doubles; the PCM it decodes (at most 6 s ahead of the playhead) is copied out of it into "+
+		"AudioBuffers of 0.1–0.5 s each. Decoded PCM = the bytes (frames × channels × 4) of the AudioBuffers the page has started and whose "+
+		"\"ended\" event has not fired yet (the probe wraps AudioBufferSourceNode.prototype.start), at its peak.",
+		fmtMB(size+48<<20))
+	garbage := ""
+	if player.backing > 0 && player.backingGC < player.backing/2 {
+		garbage = ": most of the player's peak was garbage that V8 had not collected yet"
+	}
+	b.rep.note("memory", "JS heap = CDP Runtime.getHeapUsage usedSize, sampled every 500 ms, and array buffers outside it = its "+
+		"backingStorageSize (the backing stores of ArrayBuffers and typed arrays, such as the Uint8Array chunks of the fetch stream, which "+
+		"the player copies into its wasm memory and drops); after a forced garbage collection at the end (CDP HeapProfiler.collectGarbage) "+
+		"those were %s (player) and %s (baseline)%s. "+
+		"performance.measureUserAgentSpecificMemory: %s. The empty Go wasm's memory is read once it has started. The baseline's "+
+		"<audio> element buffers and decodes inside the browser, in none of these figures.",
+		fmtMB(player.backingGC), fmtMB(baseline.backingGC), garbage, avail)
 	return nil
 }
 
@@ -124,8 +146,12 @@ func closeDB(db *sql.DB) {
 
 type memRun struct {
 	wasm, heap float64 // peaks, bytes
+	backing    float64 // peak of V8's array buffer backing storage, bytes
+	backingGC  float64 // the same after a forced garbage collection at the end
+	pcm        float64 // peak PCM in started, not yet ended AudioBuffers, bytes
 	uasm       bool    // measureUserAgentSpecificMemory usable
 	last       float64 // the last position a heartbeat reported, s
+	path       string
 }
 
 // playMemory plays the long media with seeks and samples memory.
@@ -149,11 +175,12 @@ func (b *bench) playMemory(ctx context.Context, url, student string) (memRun, er
 				return err
 			}
 			r.heap = max(r.heap, h.UsedSize)
+			r.backing = max(r.backing, h.BackingStorageSize)
 			time.Sleep(500 * time.Millisecond)
 		}
 		return nil
 	}
-	if err := t.click("play"); err != nil {
+	if err := t.play(); err != nil {
 		return r, err
 	}
 	if err := sample(20 * time.Second); err != nil {
@@ -173,6 +200,20 @@ func (b *bench) playMemory(ctx context.Context, url, student string) (memRun, er
 		return r, err
 	}
 	r.wasm = max(pr.PeakWasm, pr.Wasm)
+	// What of the backing storage is garbage that V8 has not collected yet.
+	if _, err := chromedp.Call(t.ctx, heapprofiler.CollectGarbage, cdp.Empty{}); err != nil {
+		return r, err
+	}
+	h, err := chromedp.Call(t.ctx, cdpruntime.GetHeapUsage, cdp.Empty{})
+	if err != nil {
+		return r, err
+	}
+	r.backingGC = h.BackingStorageSize
+	r.pcm = pr.PeakPCM
+	r.path = playPath(pr)
+	if !pr.Playing {
+		return r, fmt.Errorf("the page stopped playing (path %s)", r.path)
+	}
 	for _, h := range b.hook.from(student, start) {
 		r.last = max(r.last, h.position)
 	}

@@ -130,6 +130,7 @@ var sectionTitles = map[string]string{
 	"size":      "1. Player size",
 	"startup":   "2. Start-up",
 	"heartbeat": "3. Heartbeat timing",
+	"seek":      "3. Play and seek",
 	"mp3":       "4. MP3 decoding",
 	"memory":    "4. Player memory",
 	"api":       "5. Config API",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -44,35 +45,22 @@ func (b *bench) size(ctx context.Context) error {
 		return err
 	}
 	const base = "empty Go wasm"
-	budget := atMost("≤ 700 KB with go-mp3", 700e3)
 	b.rep.add("size", "player.wasm, raw", p.raw, e.raw, fmtKB, base, nil)
 	b.rep.add("size", "player.wasm, gzip -9", p.gz, e.gz, fmtKB, base, nil)
 	deps, err := b.output(ctx, "env", "GOOS=js", "GOARCH=wasm", "go", "list", "-deps", "./wasm/cmd/player")
 	if err != nil {
 		return err
 	}
-	if strings.Contains(deps, "github.com/hajimehoshi/go-mp3\n") {
-		b.rep.add("size", "player.wasm, brotli -q 11 (go-mp3 inside)", p.br, e.br, fmtKB, base, budget)
-	} else {
-		// Until the player decodes MP3 itself, project what go-mp3 adds.
-		b.rep.add("size", "player.wasm, brotli -q 11 (go-mp3 not linked yet)", p.br, e.br, fmtKB, base, nil)
-		mw, err := b.buildWasm(ctx, "./scripts/bench/mp3wasm", "mp3.wasm")
-		if err != nil {
-			return err
-		}
-		m, err := measure(mw)
-		if err != nil {
-			return err
-		}
-		b.rep.add("size", "player.wasm + go-mp3, brotli -q 11, projected", p.br+m.br-e.br, e.br, fmtKB, base, budget)
-		b.rep.note("size", "**The player does not link go-mp3 yet** (the Web Audio player of issue 5 will): the target is checked on a "+
-			"projection, the player plus what wasm/mp3 (go-mp3 inside) adds to the empty Go wasm: scripts/bench/mp3wasm is %s brotli, "+
-			"%s more than the empty Go wasm. It overestimates a little, since the player already links some of go-mp3's dependencies.",
-			fmtKB(m.br), fmtKB(m.br-e.br))
+	if !strings.Contains(deps, "github.com/hajimehoshi/go-mp3\n") {
+		return errors.New("the player no longer links go-mp3 (go list -deps ./wasm/cmd/player): the size target is for a player with it")
 	}
+	b.rep.add("size", "player.wasm, brotli -q 11 (go-mp3 inside)", p.br, e.br, fmtKB, base, atMost("≤ 700 KB with go-mp3", 700e3))
 	b.rep.note("size", "Sizes in KB = 1000 bytes. The baseline is a Go wasm whose main only calls syscall/js "+
 		"(scripts/bench/emptywasm), built in this run with the player's flags (-trimpath -ldflags=\"-s -w\"): the floor of any Go player. "+
 		"The player is web/static/player.wasm as `make wasm` built it; the server sends its brotli copy (%s).", fmtKB(fileSize(player+".br")))
+	if err := b.sizeBreakdown(ctx, p.raw); err != nil {
+		return err
+	}
 
 	// What a first visit downloads, measured in Chromium.
 	if _, err := b.main(ctx); err != nil {
@@ -92,8 +80,9 @@ func (b *bench) size(ctx context.Context) error {
 	b.rep.add("size", "player page, total download (first visit, the MP3 excepted)", pPage, bPage, fmtKB, "JavaScript baseline page", nil)
 	b.rep.note("size", "Page totals: a first visit (HTTP cache disabled) in headless Chromium, the bytes received for every request "+
 		"(headers included: CDP Network.loadingFinished encodedDataLength) until 1.5 s after pulse:armed: %d requests for the player page, "+
-		"%d for the baseline page (data: URLs not counted). The MP3 itself is left out of both: it is content, not the player, "+
-		"and Chromium cancels the <audio preload=metadata> request, so CDP reports no size for it.", pN, bN)
+		"%d for the baseline page (data: URLs not counted). The MP3 itself is left out of both: it is content, not the player "+
+		"(the player fetches it as a stream, its first 512 KB before anyone presses play, and the request is still open then; the "+
+		"baseline's <audio preload=metadata> request is cancelled by Chromium), so CDP reports no finished size for it.", pN, bN)
 	return nil
 }
 
