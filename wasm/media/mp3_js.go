@@ -88,6 +88,7 @@ type MP3 struct {
 	loadErr   error // the download failed for good
 	idx       mp3.Index
 	wanted    bool          // the viewer asked to play (or seek): fetch on past the preload
+	warm      bool          // decoding may start before the first play (Preload)
 	cutShort  bool          // the file ends before the server's duration
 	lastTimes time.Duration // browser.Uptime of the last progress event
 
@@ -430,7 +431,7 @@ func (m *MP3) ahead() float64 {
 // needDecode reports whether the decoder should go on. Called with mu
 // held.
 func (m *MP3) needDecode(goal float64) bool {
-	return m.err == nil && !m.eos && m.ahead() < goal
+	return m.err == nil && !m.eos && (m.warm || m.wanted) && m.ahead() < goal
 }
 
 // goal is how far ahead to decode now. Called with mu held.
@@ -886,6 +887,17 @@ func (m *MP3) Play() error {
 	m.plays++
 	go m.ticker(m.plays)
 	return nil
+}
+
+// Preload lets the player decode the first seconds before the viewer
+// presses play, so that sound starts at once. Until then (or a play or a
+// seek) it only fetches: call it once the page has done its own start-up,
+// which the decoding would otherwise slow down.
+func (m *MP3) Preload() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.warm = true
+	m.signal()
 }
 
 // Unlock makes and starts the audio context without playing. Called from

@@ -19,5 +19,10 @@
     ? WebAssembly.instantiateStreaming(fetch(src), go.importObject)
     : fetch(src).then(function (r) { return r.arrayBuffer(); })
         .then(function (b) { return WebAssembly.instantiate(b, go.importObject); });
-  load.then(function (result) { return go.run(result.instance); }).catch(fail);
+  // Marks for devtools and make bench: compiled, then (from Go) main
+  // started and tracking armed.
+  load.then(function (result) {
+    if (window.performance && performance.mark) performance.mark("pulse:instantiated");
+    return go.run(result.instance);
+  }).catch(fail);
 })();

@@ -23,6 +23,7 @@ import (
 const configTimeout = 10 * time.Second
 
 func main() {
+	browser.Mark("pulse:main") // the runtime and every package's init are done
 	page, err := pageConfig()
 	if err != nil {
 		browser.Warn("the player page is broken: " + err.Error())
@@ -41,7 +42,14 @@ func main() {
 	}
 	origin, _ := query.Get("origin")
 	embed.Start(m, embed.Info{UUID: page.uuid, Session: page.session, OriginParam: origin})
-	go arm(page, m, query)
+	go func() {
+		arm(page, m, query)
+		// Decoding ahead waits for tracking to be armed: both run on the
+		// page's one thread, and arming is what start-up waits for.
+		if p, ok := m.(interface{ Preload() }); ok {
+			p.Preload()
+		}
+	}()
 	select {} // the player lives as long as the page
 }
 
