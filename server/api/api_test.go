@@ -165,6 +165,7 @@ func TestStaticAssets(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Empty(t, res.Header.Get("Content-Encoding"))
 	assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"))
+	assert.Equal(t, "*", res.Header.Get("Access-Control-Allow-Origin"), "players in sandboxed iframes fetch them cross-origin")
 	etag := res.Header.Get("ETag")
 	hash := strings.Trim(etag, `"`)
 

@@ -104,6 +104,10 @@ func (a *assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", f.ctype)
 	h.Set("ETag", `"`+f.hash+`"`)
 	h.Set("X-Content-Type-Options", "nosniff")
+	// Public files: a player in an iframe sandboxed without
+	// allow-same-origin has an opaque origin, and fetches even its own
+	// wasm as a cross-origin request.
+	h.Set("Access-Control-Allow-Origin", "*")
 	h.Add("Vary", "Accept-Encoding")
 	if r.URL.Query().Get("v") == f.hash {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")

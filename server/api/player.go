@@ -305,5 +305,6 @@ func (s *Server) handlePeaks(w http.ResponseWriter, r *http.Request) {
 		peaks[i] = int(p)
 	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("Access-Control-Allow-Origin", "*") // as the media: for sandboxed players
 	writeJSON(w, http.StatusOK, map[string]any{"uuid": m.UUID, "duration": m.Duration, "peaks": peaks})
 }

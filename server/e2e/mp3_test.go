@@ -239,7 +239,9 @@ func TestMP3Controls(t *testing.T) {
 	assert.GreaterOrEqual(t, h.count("seeked"), 1, "the receiver hears of the jumps\n%s", h.dump())
 }
 
-// ?t=, ?muted=1 and ?autoplay=1 do what the embed snippet promises.
+// ?t=, ?muted=1 and ?autoplay=1 do what the embed snippet promises: the
+// sound starts at t= at once (the decoder does not work its way there
+// from the start), and the start is not a seek.
 func TestMP3URLOptions(t *testing.T) {
 	srv := startPulse(t)
 	uuid := srv.addMedia(t, "classic.mp3")
@@ -247,13 +249,45 @@ func TestMP3URLOptions(t *testing.T) {
 	srv.addWebhook(t, h.URL, 60)
 
 	ctx := newBrowser(t)
-	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe&t=1:30&muted=1&autoplay=1")
+	instrumented(t, ctx)
+	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe&t=5:00&muted=1&autoplay=1")
 	waitFor(t, 10*time.Second, "autoplay", func() bool { return !mediaPaused(t, ctx) })
 	waitFor(t, 10*time.Second, "the play send", func() bool { return h.count("play") > 0 })
 	play := h.posts()[0]
 	assert.Equal(t, "play", play.Fields["event"])
-	assert.InDelta(t, 90, num(t, play.Fields["position"]), 1, "t=1:30 starts at 90 s")
+	assert.InDelta(t, 300, num(t, play.Fields["position"]), 1, "t=5:00 starts at 300 s")
 	assert.Equal(t, "true", eval[string](t, ctx, `document.getElementById("mute").getAttribute("aria-pressed")`))
+	waitPosition(t, ctx, "the position to move on from 300 s", 301.5, 310)
+	assert.Less(t, eval[float64](t, ctx, `__pulseTest.starts[0].offset`), 1.0,
+		"the first sound is the chunk at 300 s, not one from the start of the file")
+	assert.Less(t, eval[int](t, ctx, `__pulseTest.starts.length`), 40, "nothing from before 300 s was scheduled")
+	time.Sleep(1500 * time.Millisecond)
+	assert.Zero(t, h.count("seeked"), "starting at t= is not a seek\n%s", h.dump())
+
+	// A start past the end (a typo, a shorter file) starts at the beginning.
+	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?t=99999")
+	click(t, ctx, "play")
+	waitPosition(t, ctx, "playing from the beginning", 0.5, 10)
+}
+
+// A page nobody plays fetches the start of the file, not all of it.
+func TestMP3PreloadsOnlyTheStart(t *testing.T) {
+	srv := startPulse(t)
+	uuid := srv.addMedia(t, "classic.mp3") // 11 MB
+	ctx := newBrowser(t)
+	openPlayer(t, ctx, srv.URL+"/v/"+uuid)
+	armed(t, ctx)
+	time.Sleep(2 * time.Second)
+	arrived := eval[string](t, ctx, `document.getElementById("seek").style.getPropertyValue("--buffered")`)
+	require.NotEmpty(t, arrived)
+	// 512 KB, plus what the browser buffers of the stream meanwhile
+	// (about 2 MB here): not the whole 11 MB.
+	assert.Less(t, num(t, strings.TrimSuffix(arrived, "%")), 30.0, "arrived after 2 s without play: %s of 355 s", arrived)
+	click(t, ctx, "play")
+	waitFor(t, 10*time.Second, "the rest to arrive once playing", func() bool {
+		v := eval[string](t, ctx, `document.getElementById("seek").style.getPropertyValue("--buffered")`)
+		return v == "100.00%"
+	})
 }
 
 // Browsers refuse sound without a click: ?autoplay=1 then shows a clear
@@ -287,6 +321,11 @@ func TestMP3Resume(t *testing.T) {
 	click(t, ctx, "play")
 	waitFor(t, 5*time.Second, "paused", func() bool { return mediaPaused(t, ctx) })
 	left := mediaPosition(t, ctx)
+
+	// A visit that does not play (here one opened at t=40) changes
+	// nothing.
+	openPlayer(t, ctx, url+"&t=40")
+	assert.True(t, eval[bool](t, ctx, `document.getElementById("resume").hidden`), "t= means no offer")
 
 	openPlayer(t, ctx, url)
 	waitFor(t, 5*time.Second, "the offer to resume", func() bool {

@@ -28,6 +28,12 @@ const (
 	aheadPaused  = 1.5
 	// refill is when decoding resumes: less than this is decoded ahead.
 	refill = 3.0
+	// cushion is how much must be decoded before playback goes on after a
+	// stall, so that a slow network plays in stretches, not in stutters.
+	cushion = 2.0
+	// waitingAfter is how long the clock waits for audio before the
+	// player says it is buffering (a seek usually takes less).
+	waitingAfter = 250 * time.Millisecond
 	// chunkSeconds is the length of a decoded chunk (one AudioBuffer);
 	// the first after a start or seek is short, so that it is ready at
 	// once.
@@ -58,6 +64,9 @@ type MP3Options struct {
 	// Duration is the duration the server measured at import, if any; the
 	// player's own, from the file, replaces it once the file has arrived.
 	Duration float64
+	// Start is where playback starts, in seconds: a link's t=. It is
+	// not a seek: no seeking or seeked events.
+	Start float64
 	// Loop plays the media again from the start at its end.
 	Loop bool
 	// Peaks, when set, is called with the waveform computed from the
@@ -93,8 +102,9 @@ type MP3 struct {
 	lastTimes time.Duration // browser.Uptime of the last progress event
 
 	// Decoding.
-	gen      int // bumped by every seek that needs a new decoder
-	decodeAt int // the frame the decoder produces next
+	gen      int     // bumped by every seek that needs a new decoder
+	decodeAt int     // the frame the decoder produces next
+	pending  float64 // a target to decode from before the first frame tells the rate; -1 when none
 	eos      bool
 	queue    []*chunk // decoded, from the playhead on
 	badRun   int      // frames in a row that failed to decode
@@ -111,7 +121,9 @@ type MP3 struct {
 	paused   bool
 	ended    bool
 	seeking  bool
-	waiting  bool
+	waiting  bool          // the clock waits for audio (a Waiting event was sent)
+	rebuffer bool          // stalled while playing: start again with a cushion
+	stalled  time.Duration // browser.Uptime when the clock started waiting; 0 when it runs
 	volume   float64
 	muted    bool
 	err      error
@@ -136,8 +148,15 @@ func NewMP3(url string, opts MP3Options) *MP3 {
 }
 
 func newMP3(opts MP3Options) *MP3 {
+	start := max(opts.Start, 0)
+	if d := opts.Duration; d > 0 && start >= d {
+		start = 0 // a start at or past the end: from the beginning
+	}
 	m := &MP3{changed: make(chan struct{}), notify: make(chan struct{}, 1), opts: opts, paused: true, volume: 1,
-		tl: audio.NewTimeline(0)}
+		tl: audio.NewTimeline(start), pending: -1}
+	if start > 0 {
+		m.pending = start
+	}
 	m.onended = js.FuncOf(func(js.Value, []js.Value) any {
 		go m.check()
 		return nil
@@ -366,7 +385,7 @@ func (m *MP3) indexed(final bool) {
 		m.peaks = audio.NewPeaks(1000, m.opts.Duration)
 	}
 	if final {
-		if d := m.opts.Duration; d > 0 && m.idx.Duration() < d-0.5 {
+		if d := m.opts.Duration; d > 0 && m.idx.Duration() < d-0.5 && m.idx.Cut() {
 			m.cutShort = true
 			browser.Warn("the MP3 file ends at " + strconv.FormatFloat(m.idx.Duration(), 'f', 1, 64) +
 				" s, before the " + strconv.FormatFloat(d, 'f', 1, 64) + " s it had when imported: it is cut short")
@@ -417,7 +436,6 @@ func (r *reader) Read(p []byte) (int, error) {
 		case m.loadErr != nil:
 			return 0, io.EOF // play what arrived
 		}
-		m.wanted = true // the decoder needs more
 		m.wait()
 	}
 }
@@ -425,6 +443,9 @@ func (r *reader) Read(p []byte) (int, error) {
 // ahead returns how many seconds are decoded past the playhead. Called
 // with mu held.
 func (m *MP3) ahead() float64 {
+	if m.pending >= 0 {
+		return 0
+	}
 	return m.idx.Time(m.decodeAt) - m.position()
 }
 
@@ -459,7 +480,7 @@ func (m *MP3) decodeLoop() {
 // replaced, the stream ends, or the file proves corrupt. Called with mu
 // held; it releases it while decoding.
 func (m *MP3) decodeGen(gen, k int) {
-	dec, err := m.open(gen, k)
+	dec, k, err := m.open(gen, k)
 	if err != nil {
 		if !errors.Is(err, errStale) {
 			m.fail(err)
@@ -505,9 +526,8 @@ func (m *MP3) decodeGen(gen, k int) {
 		case err == io.EOF || (err != nil && errors.Is(err, errStale)):
 			flush()
 			if err == io.EOF && k >= m.idx.Frames() && (m.complete || m.loadErr != nil) {
-				m.eos = true
 				m.decodeAt = k
-				m.signal()
+				m.atEnd()
 			}
 			if err == io.EOF && !m.eos {
 				// go-mp3 stopped before the index: a broken frame. Go on
@@ -552,7 +572,21 @@ func (m *MP3) badFrame(gen, k int) {
 	m.push(gen, k, k+1, silence, silence)
 	m.decodeAt = k + 1
 	if k+1 >= m.idx.Frames() && (m.complete || m.loadErr != nil) {
-		m.eos = true
+		m.atEnd()
+	}
+	m.signal()
+}
+
+// atEnd notes that the decoder has reached the end of the stream: a seek
+// there has settled, and playing there is the end. Called with mu held.
+func (m *MP3) atEnd() {
+	m.eos = true
+	if m.seeking {
+		m.seeking = false
+		m.emit(Seeked)
+	}
+	if !m.paused && m.tl.Position(m.now()) >= m.tl.Until && len(m.queue) == 0 {
+		m.finish()
 	}
 	m.signal()
 }
@@ -560,19 +594,26 @@ func (m *MP3) badFrame(gen, k int) {
 // open starts a decoder that produces frame k next: it starts a few
 // frames early, as the bit reservoir needs, and drops those. Called with
 // mu held; it waits for the frames to arrive.
-func (m *MP3) open(gen, k int) (*mp3.Decoder, error) {
-	for gen == m.gen && m.err == nil && m.idx.Frames() <= k && !m.complete && m.loadErr == nil {
-		m.wanted = true
+func (m *MP3) open(gen, k int) (*mp3.Decoder, int, error) {
+	loading := func() bool { return gen == m.gen && m.err == nil && !m.complete && m.loadErr == nil }
+	for loading() && m.idx.Frames() == 0 {
+		m.wait()
+	}
+	if gen == m.gen && m.pending >= 0 && m.idx.SampleRate() > 0 {
+		// A start or seek from before the rate was known: its frame now.
+		k, m.pending = m.idx.FrameAt(m.pending), -1
+		m.decodeAt = k
+	}
+	for loading() && m.idx.Frames() <= k {
 		m.wait()
 	}
 	if gen != m.gen || m.err != nil {
-		return nil, errStale
+		return nil, k, errStale
 	}
 	if k >= m.idx.Frames() { // at or past the end
-		m.eos = true
 		m.decodeAt = k
-		m.signal()
-		return nil, errStale
+		m.atEnd()
+		return nil, k, errStale
 	}
 	for j := m.idx.Start(k); ; j++ {
 		r := &reader{m: m, gen: gen, off: m.idx.Offset(j)}
@@ -584,13 +625,13 @@ func (m *MP3) open(gen, k int) (*mp3.Decoder, error) {
 		m.mu.Lock()
 		switch {
 		case gen != m.gen || errors.Is(err, errStale):
-			return nil, errStale
+			return nil, k, errStale
 		case err == nil:
-			return dec, nil
+			return dec, k, nil
 		case j == k:
 			// The frame itself does not decode: silence, and on after it.
 			m.badFrame(gen, k)
-			return nil, errStale
+			return nil, k, errStale
 		}
 		// A broken frame among the ones before: start after it.
 	}
@@ -609,21 +650,22 @@ func (m *MP3) push(gen, from, to int, left, right []float32) {
 	m.copyToChannel(buf, left, 0)
 	m.copyToChannel(buf, right, 1)
 	c := &chunk{start: m.idx.Time(from), end: m.idx.Time(to), frames: to, buf: buf}
+	if c.end <= m.position() {
+		return // behind the playhead already
+	}
 	m.queue = append(m.queue, c)
 	if m.seeking && c.end > m.tl.Pos {
 		m.seeking = false
 		m.emit(Seeked)
 	}
 	if !m.paused && !m.seeking && m.ctx.Truthy() {
-		if now := m.now(); m.tl.Position(now) >= m.tl.Until {
+		if now := m.now(); m.tl.Position(now) < m.tl.Until {
+			m.schedule(c) // playing: on after the chunk before
+		} else if !m.rebuffer || c.end-m.position() >= cushion || m.eos {
 			// Nothing is playing (a start, a seek, a stall): the clock
-			// starts again with this chunk.
-			m.tl.Start(now, lead)
-		}
-		m.schedule(c)
-		if m.waiting {
-			m.waiting = false
-			m.emit(Playing)
+			// starts again with what is decoded; after a stall, once a
+			// cushion of it is.
+			m.startOutput()
 		}
 	}
 	m.signal()
@@ -683,10 +725,11 @@ func (m *MP3) startOutput() {
 	for _, c := range m.queue {
 		m.schedule(c)
 	}
-	if len(m.queue) == 0 || m.tl.Until <= m.tl.Pos {
-		m.waiting = !m.eos
+	if m.tl.Until > m.tl.Pos {
+		m.stalled, m.rebuffer = 0, false
 		if m.waiting {
-			m.emit(Waiting)
+			m.waiting = false
+			m.emit(Playing)
 		}
 	}
 }
@@ -792,7 +835,13 @@ func (m *MP3) check() {
 			m.finish()
 			return
 		}
-		if !m.waiting && !m.seeking {
+		t := browser.Uptime()
+		if m.stalled == 0 {
+			m.stalled = t
+			// Audio ran out in mid-play (not a seek's or a start's wait).
+			m.rebuffer = !m.seeking && m.tl.Until > m.tl.Pos
+		}
+		if !m.waiting && t-m.stalled >= waitingAfter {
 			m.waiting = true
 			m.emit(Waiting)
 		}
@@ -879,7 +928,7 @@ func (m *MP3) Play() error {
 	m.emit(Play)
 	if !m.seeking {
 		m.startOutput()
-		if !m.waiting {
+		if m.tl.Until > m.tl.Pos {
 			m.emit(Playing)
 		}
 	}
@@ -959,7 +1008,7 @@ func (m *MP3) Pause() {
 	}
 	m.tl.Stop(m.now())
 	m.stopOutput()
-	m.paused, m.waiting = true, false
+	m.paused, m.waiting, m.stalled, m.rebuffer = true, false, 0, false
 	m.suspend()
 	m.signal()
 	m.emit(Pause)
@@ -985,7 +1034,7 @@ func (m *MP3) seek(s float64) {
 	m.wanted, m.ended = true, false
 	m.stopOutput()
 	m.tl.Seek(m.now(), s, lead)
-	m.seeking = true
+	m.seeking, m.stalled, m.rebuffer = true, 0, false
 	m.emit(Seeking)
 	if len(m.queue) > 0 && m.queue[0].start <= s && s < m.queue[len(m.queue)-1].end {
 		m.dropPlayed()
@@ -996,8 +1045,11 @@ func (m *MP3) seek(s float64) {
 		}
 	} else {
 		m.gen++
-		m.queue, m.eos, m.badRun = nil, false, 0
+		m.queue, m.eos, m.badRun, m.pending = nil, false, 0, -1
 		m.decodeAt = m.idx.FrameAt(s)
+		if m.idx.SampleRate() == 0 {
+			m.pending = s // no frame yet: which one, open decides
+		}
 		if m.complete && m.decodeAt >= m.idx.Frames() {
 			m.eos = true // at the end: nothing to decode
 			m.seeking = false

@@ -69,7 +69,7 @@ func id3Size(b []byte) (int, bool) {
 const MaxFileSize = math.MaxUint32
 
 // ErrMPEG25 is returned for MPEG-2.5 streams, which go-mp3 cannot decode.
-var ErrMPEG25 = errors.New("mp3: MPEG-2.5 streams are not supported")
+var ErrMPEG25 = errors.New("mp3: MPEG-2.5 streams (8, 11.025 and 12 kHz) are not supported: re-encode the file at 16 kHz or more")
 
 // Index maps an MP3 file's frames to their byte offsets as the file
 // arrives, so that playback can start at any frame without decoding what
@@ -86,6 +86,7 @@ type Index struct {
 	first   frameHeader
 	next    int // where the next frame header is expected
 	started bool
+	cut     bool // the file ends inside a frame
 	err     error
 }
 
@@ -139,7 +140,7 @@ func (x *Index) Scan(data []byte, final bool) error {
 			x.first = h
 		}
 		if x.next+h.size > len(data) { // final: go-mp3 does not decode a cut frame
-			x.next = len(data)
+			x.next, x.cut = len(data), true
 			break
 		}
 		x.offsets = append(x.offsets, uint32(x.next))
@@ -185,6 +186,10 @@ func (x *Index) resync(data []byte, final bool) (at int, found, wait bool) {
 	}
 	return 0, false, false
 }
+
+// Cut reports whether the whole file ends inside a frame: a file cut
+// short, as a broken download or copy leaves it.
+func (x *Index) Cut() bool { return x.cut }
 
 // Err returns the error that stopped indexing, if any.
 func (x *Index) Err() error { return x.err }

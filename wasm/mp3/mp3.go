@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	gomp3 "github.com/hajimehoshi/go-mp3"
 )
@@ -64,7 +65,7 @@ func Analyze(r io.Reader, npeaks int) (info Info, err error) {
 	}
 	d, err := gomp3.NewDecoder(br)
 	if err != nil {
-		return Info{}, fmt.Errorf("mp3: corrupt stream: %w", err)
+		return Info{}, decoderError(err)
 	}
 	info.SampleRate = d.SampleRate()
 	if info.SampleRate <= 0 {
@@ -75,7 +76,7 @@ func Analyze(r io.Reader, npeaks int) (info Info, err error) {
 	var coarse []float64
 	var samples int64
 	buf := make([]byte, slice*4*16)
-	peak, inSlice := 0.0, 0
+	peak, inSlice, restarts := 0.0, 0, 0
 	for {
 		n, rerr := d.Read(buf)
 		for i := 0; i+4 <= n; i += 4 {
@@ -93,10 +94,17 @@ func Analyze(r io.Reader, npeaks int) (info Info, err error) {
 			break
 		}
 		if rerr != nil {
-			if samples > 0 {
-				break // keep what decoded: a truncated file still plays
+			if samples == 0 {
+				return Info{}, decoderError(rerr)
 			}
-			return Info{}, fmt.Errorf("mp3: corrupt stream: %w", rerr)
+			// A broken stretch in the middle: go on after it, as the
+			// player does (a new decoder finds the next frame header).
+			if restarts++; restarts > maxRestarts {
+				break
+			}
+			if d, err = gomp3.NewDecoder(br); err != nil {
+				break // nothing decodes after it: the file ends there
+			}
 		}
 	}
 	if inSlice > 0 {
@@ -108,6 +116,18 @@ func Analyze(r io.Reader, npeaks int) (info Info, err error) {
 	info.Duration = float64(samples) / float64(info.SampleRate)
 	info.Peaks = Reduce(coarse, npeaks, 32768)
 	return info, nil
+}
+
+// maxRestarts bounds how many broken stretches Analyze steps over in one
+// file before it takes the rest as unreadable.
+const maxRestarts = 1000
+
+// decoderError words an error of go-mp3's for the person importing.
+func decoderError(err error) error {
+	if strings.Contains(err.Error(), "version 2.5") {
+		return ErrMPEG25
+	}
+	return fmt.Errorf("mp3: corrupt stream: %w", err)
 }
 
 // checkID3 refuses an ID3v2 tag that claims to be larger than any real one,

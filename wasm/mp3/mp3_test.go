@@ -81,3 +81,25 @@ func TestSniff(t *testing.T) {
 	assert.False(t, Sniff([]byte("OggS")))
 	assert.False(t, Sniff(nil))
 }
+
+// A broken stretch in the middle is stepped over, as the player does: the
+// duration is that of all the audio, not of the part before it.
+func TestAnalyzeStepsOverJunk(t *testing.T) {
+	b := MustExample(t, "mpeg2.mp3")
+	var x Index
+	require.NoError(t, x.Scan(b, true))
+	at := x.Offset(x.Frames() / 2)
+	junk := append(append(bytes.Clone(b[:at]), bytes.Repeat([]byte("junk, not audio "), 4096)...), b[at:]...)
+	info, err := Analyze(bytes.NewReader(junk), 100)
+	require.NoError(t, err)
+	assert.InDelta(t, 75.02, info.Duration, 0.5, "both halves count")
+	var y Index
+	require.NoError(t, y.Scan(junk, true))
+	assert.InDelta(t, y.Duration(), info.Duration, 0.2, "import and player agree")
+}
+
+func TestAnalyzeMPEG25(t *testing.T) {
+	// An MPEG-2.5 layer III header (8 kHz), then zeros.
+	_, err := Analyze(bytes.NewReader(append([]byte{0xff, 0xe3, 0x18, 0xc4}, make([]byte, 4096)...)), 10)
+	assert.ErrorIs(t, err, ErrMPEG25)
+}

@@ -50,6 +50,8 @@ type Controls struct {
 	lastSaved time.Duration // browser.Uptime of the last save
 	unlocked  bool
 	notice    string // shown when there is no other message
+	played    bool   // the viewer has played the media on this page: its position is worth remembering
+	autoplay  bool   // playing came from autoplay=1, not from the viewer
 }
 
 // on listens to a DOM event with a Go function that must not block.
@@ -143,14 +145,21 @@ func (c *Controls) start() {
 	if o.Muted {
 		c.m.SetMuted(true)
 	}
+	d := c.m.Duration()
 	switch {
-	case o.Start > 0:
+	case o.HasStart && o.Start > 0 && d > 0 && o.Start >= d:
+		// A start at or past the end (a typo, or a shorter recording):
+		// from the beginning.
+	case o.Start > 0 && c.m.Position() < o.Start:
+		// Media that took the start as an option is there already; the
+		// media element seeks.
 		c.m.Seek(o.Start)
 		c.showTime(o.Start)
-	default:
+	case !o.HasStart:
 		c.offerResume()
 	}
 	if o.Autoplay {
+		c.autoplay = true
 		go func() {
 			if err := c.m.Play(); err != nil {
 				c.refused(err)
@@ -163,6 +172,7 @@ func (c *Controls) start() {
 // on a goroutine, never inside the click callback.
 func (c *Controls) Toggle() {
 	c.unlock()
+	c.autoplay = false
 	if !c.m.Paused() {
 		c.m.Pause()
 		return
@@ -281,13 +291,21 @@ func (c *Controls) fullscreen() {
 func (c *Controls) update(ev media.Event) {
 	switch ev {
 	case media.Play, media.Playing:
+		if ev == media.Playing {
+			c.root.RemoveAttribute("data-buffering")
+		}
 		c.Status("")
 		c.root.SetAttribute("data-state", "playing")
 		c.play.SetAttribute("aria-label", "Pause")
 		if c.over != nil {
 			c.over.SetAttribute("hidden", "")
 		}
-		c.hideResume()
+		c.played = true
+		if !c.autoplay {
+			// The viewer chose to play from here. After autoplay, the
+			// offer stays: they may still want to resume.
+			c.hideResume()
+		}
 	case media.Pause, media.Ended:
 		c.root.SetAttribute("data-state", "paused")
 		c.play.SetAttribute("aria-label", "Play")
@@ -299,9 +317,7 @@ func (c *Controls) update(ev media.Event) {
 			c.root.RemoveAttribute("data-buffering")
 		}
 		if !c.dragging {
-			pos := c.m.Position()
-			setProp(c.seek, "value", strconv.FormatFloat(pos, 'f', 3, 64))
-			c.showTime(pos)
+			c.showPosition()
 		}
 		c.save(false)
 		c.draw()
@@ -361,8 +377,15 @@ func (c *Controls) showDuration() {
 	if d := c.m.Duration(); d > 0 && !math.IsInf(d, 0) {
 		c.seek.SetAttribute("max", strconv.FormatFloat(d, 'f', 3, 64))
 	}
-	c.showTime(c.m.Position())
+	c.showPosition()
 	c.draw()
+}
+
+// showPosition moves the seek slider and the time to the position.
+func (c *Controls) showPosition() {
+	pos := c.m.Position()
+	setProp(c.seek, "value", strconv.FormatFloat(pos, 'f', 3, 64))
+	c.showTime(pos)
 }
 
 func (c *Controls) showTime(pos float64) {
@@ -408,7 +431,7 @@ func (c *Controls) resumeKey() string { return "pulse:position:" + c.cfg.UUID }
 // save remembers the position, every few seconds while playing and at
 // once when asked; at the end it forgets it.
 func (c *Controls) save(now bool) {
-	if c.cfg.UUID == "" || (!now && c.lastSaved != 0 && browser.Uptime()-c.lastSaved < 5*time.Second) {
+	if c.cfg.UUID == "" || !c.played || (!now && c.lastSaved != 0 && browser.Uptime()-c.lastSaved < 5*time.Second) {
 		return
 	}
 	c.lastSaved = browser.Uptime()
@@ -444,7 +467,10 @@ func (c *Controls) offerResume() {
 	yes, no := root.Call("querySelector", ".resume-yes"), root.Call("querySelector", ".resume-no")
 	yes.Call("addEventListener", "click", js.FuncOf(func(js.Value, []js.Value) any {
 		c.m.Seek(at)
-		c.Toggle()
+		c.hideResume()
+		if c.m.Paused() {
+			c.Toggle()
+		}
 		return nil
 	}))
 	no.Call("addEventListener", "click", js.FuncOf(func(js.Value, []js.Value) any {

@@ -11,6 +11,7 @@ import (
 // Options are what an embedder may set in the player URL.
 type Options struct {
 	Start    float64 // t=: where to start, seconds; 0 for the beginning
+	HasStart bool    // the URL has a t= (even 0, even unreadable): no offer to resume
 	Autoplay bool    // autoplay=1: try to play at once
 	Muted    bool    // muted=1
 	Loop     bool    // loop=1
@@ -27,11 +28,12 @@ func ParseOptions(q heartbeat.Query) Options {
 	var o Options
 	if v, ok := q.Get("t"); ok {
 		o.Start, _ = ParseTime(v)
+		o.HasStart = true
 	}
 	o.Autoplay = flag(q, "autoplay")
 	o.Muted = flag(q, "muted")
 	o.Loop = flag(q, "loop")
-	if v, _ := q.Get("engine"); v == "element" {
+	if v, _ := q.Get("engine"); strings.EqualFold(v, "element") {
 		o.Element = true
 	}
 	return o
@@ -54,8 +56,8 @@ func flag(q heartbeat.Query, name string) bool {
 // It reports false for anything else, and for negative or absurd times.
 func ParseTime(s string) (float64, bool) {
 	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "" || len(s) > 20 {
-		return 0, false
+	if s == "" || len(s) > 20 || strings.Trim(s, "0123456789.:hms") != "" {
+		return 0, false // only digits, points, colons and units: no hex, no exponents
 	}
 	var t float64
 	switch {

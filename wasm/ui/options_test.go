@@ -21,6 +21,7 @@ func TestParseTime(t *testing.T) {
 		{"", 0, false}, {"-5", 0, false}, {"abc", 0, false}, {"1:75", 0, false}, {"1:2:3:4", 0, false},
 		{"NaN", 0, false}, {"Inf", 0, false}, {"1e9", 0, false}, {"1x", 0, false}, {"5s1m", 0, false},
 		{"99999999", 0, false}, {"1.5:30", 0, false}, {"<script>", 0, false}, {"1m-5s", 0, false},
+		{"0x1p4", 0, false}, {"0x10", 0, false}, {"1_0", 0, false}, {"1..5", 0, false}, {"1:3.5.2", 0, false},
 	} {
 		got, ok := ParseTime(tc.in)
 		assert.Equal(t, tc.ok, ok, "ParseTime(%q) ok", tc.in)
@@ -35,12 +36,14 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{"", Options{}},
 		{"?student=john_doe", Options{}},
-		{"?t=90&autoplay=1&muted=1&loop=1", Options{Start: 90, Autoplay: true, Muted: true, Loop: true}},
-		{"?t=1:30&autoplay=true", Options{Start: 90, Autoplay: true}},
+		{"?t=90&autoplay=1&muted=1&loop=1", Options{Start: 90, HasStart: true, Autoplay: true, Muted: true, Loop: true}},
+		{"?t=1:30&autoplay=true", Options{Start: 90, HasStart: true, Autoplay: true}},
+		{"?t=0", Options{HasStart: true}},
 		{"?autoplay=0&muted=false&loop=no", Options{}},
 		{"?autoplay", Options{Autoplay: true}},
-		{"?t=junk&t=30", Options{}},
+		{"?t=junk&t=30", Options{HasStart: true}},
 		{"?engine=element", Options{Element: true}},
+		{"?engine=ELEMENT", Options{Element: true}},
 		{"?engine=other", Options{}},
 	} {
 		assert.Equal(t, tc.want, ParseOptions(heartbeat.ParseQuery(tc.query)), "ParseOptions(%q)", tc.query)

@@ -532,12 +532,15 @@
     return String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   }
 
-  // parseStart reads "90", "1:30" or "1:02:03" as seconds.
+  // parseStart reads "90", "1:30", "1:02:03" or "1m30s" as seconds, as
+  // the player reads t= (wasm/ui ParseTime).
   function parseStart(s) {
-    s = s.trim();
+    s = s.trim().toLowerCase();
     if (s === '') return 0;
-    if (!/^\d+(:\d{1,2}){0,2}(\.\d+)?$/.test(s)) return NaN;
-    return s.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+    if (/^\d+(:\d{1,2}){0,2}(\.\d+)?$/.test(s)) return s.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+    const u = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(s);
+    if (!u || !(u[1] || u[2] || u[3])) return NaN;
+    return Number(u[1] || 0) * 3600 + Number(u[2] || 0) * 60 + Number(u[3] || 0);
   }
 
   function openEmbed(m) {
@@ -563,7 +566,7 @@
     const h = $('embed-height').value.trim() || '200';
     if (!/^\d{1,5}%?$/.test(w) || !/^\d{1,5}%?$/.test(h)) err.textContent = 'Width and height are numbers of pixels (or percentages).';
     const start = parseStart($('embed-start').value);
-    if (isNaN(start)) err.textContent = 'Start at: write seconds (90) or minutes and seconds (1:30).';
+    if (isNaN(start)) err.textContent = 'Start at: write seconds (90), minutes and seconds (1:30) or 1m30s.';
     const url = new URL(m.player_url);
     for (const [k, v] of new URLSearchParams($('embed-params').value.trim().replace(/^\?/, ''))) url.searchParams.append(k, v);
     if (start > 0) url.searchParams.set('t', String(start));

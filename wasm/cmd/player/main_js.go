@@ -59,7 +59,7 @@ func main() {
 // decoder computes, for media the server has none for.
 func newMedia(p page, opts ui.Options, peaks func([]byte)) media.Media {
 	if p.mediaType == "audio/mpeg" && !opts.Element && media.SupportsMP3() {
-		mo := media.MP3Options{Duration: p.duration, Loop: opts.Loop}
+		mo := media.MP3Options{Duration: p.duration, Start: opts.Start, Loop: opts.Loop}
 		if p.peaksURL == "" {
 			mo.Peaks = peaks
 		}
