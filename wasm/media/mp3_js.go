@@ -92,6 +92,8 @@ type MP3 struct {
 	notify  chan struct{} // wakes the dispatcher
 
 	// The file.
+	url       string
+	loading   bool // load has started
 	data      []byte
 	complete  bool  // all of it has arrived
 	loadErr   error // the download failed for good
@@ -138,13 +140,21 @@ type chunk struct {
 	buf        js.Value
 }
 
-// NewMP3 starts fetching and indexing the MP3 at url. Nothing plays
-// until Play.
+// NewMP3 returns a player of the MP3 at url. It fetches nothing until
+// Preload, Play or Seek: the page's own start-up comes first.
 func NewMP3(url string, opts MP3Options) *MP3 {
 	m := newMP3(opts)
-	go m.load(url)
+	m.url = url
 	go m.decodeLoop()
 	return m
+}
+
+// startLoad starts fetching the file, once. Called with mu held.
+func (m *MP3) startLoad() {
+	if m.url != "" && !m.loading {
+		m.loading = true
+		go m.load(m.url)
+	}
 }
 
 func newMP3(opts MP3Options) *MP3 {
@@ -903,6 +913,7 @@ func (m *MP3) Play() error {
 		return m.err
 	}
 	m.wanted = true
+	m.startLoad()
 	if err := m.ensureContext(); err != nil {
 		m.fail(err)
 		m.mu.Unlock()
@@ -938,14 +949,15 @@ func (m *MP3) Play() error {
 	return nil
 }
 
-// Preload lets the player decode the first seconds before the viewer
-// presses play, so that sound starts at once. Until then (or a play or a
-// seek) it only fetches: call it once the page has done its own start-up,
-// which the decoding would otherwise slow down.
+// Preload fetches the start of the file and decodes its first seconds
+// before the viewer presses play, so that sound starts at once. Until
+// then (or a play or a seek) the player does nothing: call it once the
+// page has done its own start-up, which this would slow down.
 func (m *MP3) Preload() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.warm = true
+	m.startLoad()
 	m.signal()
 }
 
@@ -1032,6 +1044,7 @@ func (m *MP3) seek(s float64) {
 	}
 	s = max(s, 0)
 	m.wanted, m.ended = true, false
+	m.startLoad()
 	m.stopOutput()
 	m.tl.Seek(m.now(), s, lead)
 	m.seeking, m.stalled, m.rebuffer = true, 0, false

@@ -89,3 +89,29 @@ func TestBars(t *testing.T) {
 	assert.Equal(t, []float64{1, 1, 0, 0}, Bars([]byte{255, 0}, 4), "wider than the peaks: each peak repeats")
 	assert.Len(t, Bars(make([]byte, 1000), 333), 333)
 }
+
+func TestWaveRender(t *testing.T) {
+	const w, h = 12, 10
+	img := make([]byte, 4*w*h)
+	at := func(x, y int) RGBA { var c RGBA; copy(c[:], img[4*(y*w+x):]); return c }
+	wi := WaveImage{W: w, H: h, Pitch: 3, Gap: 1, Played: 0.25, Buffered: 0.5, Cursor: math.NaN()}
+	wi.Render(img, []byte{255, 128, 0, 255})
+	// Four bars of 2 px, a 1 px gap after each.
+	assert.Equal(t, WavePlayed, at(0, 0), "bar 0 is loud and played: full height")
+	assert.Equal(t, WavePlayed, at(1, 9))
+	assert.Equal(t, RGBA{}, at(2, 5), "the gap")
+	assert.Equal(t, WaveArrived, at(3, 5), "bar 1: arrived, not played")
+	assert.Equal(t, RGBA{}, at(3, 0), "bar 1 is half as loud: half height")
+	assert.Equal(t, WaveNotYet, at(6, 4), "bar 2: silence is a line")
+	assert.Equal(t, RGBA{}, at(6, 3))
+	assert.Equal(t, WaveNotYet, at(9, 0), "bar 3: not arrived")
+
+	wi.Cursor = 0.5
+	wi.Render(img, []byte{255, 128, 0, 255})
+	assert.Equal(t, WaveCursor, at(5, 0), "the cursor of a press, full height")
+	assert.Equal(t, WaveCursor, at(6, 9))
+
+	assert.Equal(t, wi.Key(), WaveImage{W: w, H: h, Pitch: 3, Gap: 1, Played: 0.26, Buffered: 0.5, Cursor: 0.5}.Key(),
+		"a position inside the same bar draws the same")
+	assert.NotEqual(t, wi.Key(), WaveImage{W: w, H: h, Pitch: 3, Gap: 1, Played: 0.5, Buffered: 0.5, Cursor: 0.5}.Key())
+}

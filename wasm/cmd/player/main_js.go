@@ -37,17 +37,18 @@ func main() {
 	var controls *ui.Controls
 	m := newMedia(page, opts, func(p []byte) { controls.SetPeaks(p) })
 	controls = ui.Bind(m, ui.Config{UUID: page.uuid, Video: strings.HasPrefix(page.mediaType, "video/"), Options: opts})
-	if page.peaksURL != "" {
-		go loadPeaks(controls, page.peaksURL)
-	}
 	origin, _ := query.Get("origin")
 	embed.Start(m, embed.Info{UUID: page.uuid, Session: page.session, OriginParam: origin})
 	go func() {
 		arm(page, m, query)
-		// Decoding ahead waits for tracking to be armed: both run on the
-		// page's one thread, and arming is what start-up waits for.
+		// Fetching and decoding ahead, and the waveform, wait for tracking
+		// to be armed: all run on the page's one thread, and arming is
+		// what start-up waits for. Play does not wait.
 		if p, ok := m.(interface{ Preload() }); ok {
 			p.Preload()
+		}
+		if page.peaksURL != "" {
+			loadPeaks(controls, page.peaksURL)
 		}
 	}()
 	select {} // the player lives as long as the page
@@ -90,12 +91,11 @@ func loadPeaks(c *ui.Controls, url string) {
 	if list.Type() != js.TypeObject || !js.Global().Get("Array").Call("isArray", list).Bool() {
 		return
 	}
-	peaks := make([]byte, min(list.Length(), 100000))
-	for i := range peaks {
-		if p := list.Index(i); p.Type() == js.TypeNumber {
-			peaks[i] = byte(min(max(p.Int(), 0), 255))
-		}
-	}
+	// One copy, not a call per peak: a clamped typed array makes every
+	// entry a byte (non-numbers 0).
+	arr := js.Global().Get("Uint8ClampedArray").Call("from", list.Call("slice", 0, 100000))
+	peaks := make([]byte, arr.Get("length").Int())
+	js.CopyBytesToGo(peaks, arr)
 	c.SetPeaks(peaks)
 }
 
