@@ -413,12 +413,14 @@ func TestEmbeddingAPI(t *testing.T) {
 		eval[any](t, ctx, `player.pause().then(() => null)`)
 		waitFor(t, 5*time.Second, "pause", func() bool { return eval[bool](t, ctx, `events.some(e => e.event === "pause")`) })
 
-		// timeupdate at most 4 a second.
+		// timeupdate at most 4 a second (the player spaces them 250 ms
+		// apart when it posts them; their delivery to this page adds some
+		// jitter, hence 4.5: 5 a second would still fail).
 		rate := eval[float64](t, ctx, `(() => {
 			const u = events.filter(e => e.event === "timeupdate");
 			return (u.length - 1) / ((u[u.length - 1].at - u[0].at) / 1000);
 		})()`)
-		assert.LessOrEqual(t, rate, 4.2)
+		assert.LessOrEqual(t, rate, 4.5)
 		msg = eval[string](t, ctx, `player.seek(NaN).then(() => "ok", (e) => e.message)`)
 		assert.Contains(t, msg, "seek needs a number")
 

@@ -216,3 +216,32 @@ func TestTruncatedFileEnds(t *testing.T) {
 	assert.True(t, m.Ended())
 	assert.InDelta(t, m.Duration(), m.Position(), 1e-9)
 }
+
+// Without peaks from the server, the waveform comes from the decoded
+// audio as it is decoded.
+func TestPeaksFromDecodedAudio(t *testing.T) {
+	needWebAudio(t)
+	data := example(t, "mpeg2.mp3")
+	got := make(chan []byte, 100)
+	m := newMP3(MP3Options{Duration: 75.02, Peaks: func(p []byte) { got <- p }})
+	m.mu.Lock()
+	m.data = data
+	m.complete = true
+	m.indexed(true)
+	m.warm = true
+	m.mu.Unlock()
+	go m.decodeLoop()
+	select {
+	case p := <-got:
+		require.Len(t, p, 1000)
+		loud := 0
+		for _, v := range p[:10] { // the first 0.75 s: what aheadPaused decodes
+			if v > 10 {
+				loud++
+			}
+		}
+		assert.Positive(t, loud, "the decoded start of the speech is in the waveform: %v", p[:10])
+	case <-time.After(10 * time.Second):
+		t.Fatal("no waveform from the decoded audio")
+	}
+}

@@ -187,3 +187,31 @@ func TestDecoderErrors(t *testing.T) {
 	}
 	assert.InDelta(t, 75.02/3, float64(n*576)/22050, 0.5)
 }
+
+// go-mp3 panics on some input (this one, found by fuzzing go-mp3 itself,
+// indexes past a table): every door of this package turns that into an
+// error.
+func TestGoMP3PanicsBecomeErrors(t *testing.T) {
+	crash := append([]byte("\xff\xf3"), bytes.Repeat([]byte("0"), 8)...)
+	crash = append(crash, '\xd5')
+	crash = append(crash, bytes.Repeat([]byte("0"), 121)...)
+
+	_, err := Analyze(bytes.NewReader(crash), 10)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "mp3: ")
+
+	d, err := NewDecoder(bytes.NewReader(crash))
+	if err == nil {
+		for range 10 {
+			if _, err = d.Frame(); err != nil {
+				break
+			}
+		}
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "decoder failed", "the panic, recovered")
+	if d != nil {
+		_, again := d.Frame()
+		assert.Equal(t, err, again, "a broken decoder stays broken")
+	}
+}
