@@ -58,6 +58,17 @@ func instrumented(t testing.TB, ctx context.Context) {
 	require.NoError(t, err)
 }
 
+// trackedMP3 starts Pulse with one of go-mp3's recordings, a receiver on
+// another origin with a webhook at RPM 60, and a browser.
+func trackedMP3(t *testing.T, file string) (*server, string, *hook, context.Context) {
+	t.Helper()
+	srv := startPulse(t)
+	uuid := srv.addMedia(t, file)
+	h := startHook(t, true, nil)
+	srv.addWebhook(t, h.URL, 60)
+	return srv, uuid, h, newBrowser(t)
+}
+
 type scheduled struct {
 	When, Offset, Now, At, Rate float64
 }
@@ -85,12 +96,7 @@ func waitPosition(t testing.TB, ctx context.Context, what string, lo, hi float64
 // report is where the audio clock is, before and after seeks, within
 // 0.25 s; and decoding never holds the main thread for over 50 ms.
 func TestMP3HeartbeatsFollowTheAudioClock(t *testing.T) {
-	srv := startPulse(t)
-	uuid := srv.addMedia(t, "classic.mp3")
-	h := startHook(t, true, nil)
-	srv.addWebhook(t, h.URL, 60)
-
-	ctx := newBrowser(t)
+	srv, uuid, h, ctx := trackedMP3(t, "classic.mp3")
 	instrumented(t, ctx)
 	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe")
 	armed(t, ctx)
@@ -185,12 +191,7 @@ func TestMP3HeartbeatsFollowTheAudioClock(t *testing.T) {
 
 // The controls: keyboard shortcuts, the waveform, mute, volume and speed.
 func TestMP3Controls(t *testing.T) {
-	srv := startPulse(t)
-	uuid := srv.addMedia(t, "classic.mp3")
-	h := startHook(t, true, nil)
-	srv.addWebhook(t, h.URL, 60)
-
-	ctx := newBrowser(t)
+	srv, uuid, h, ctx := trackedMP3(t, "classic.mp3")
 	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe")
 	armed(t, ctx)
 	press(t, ctx, " ")
@@ -243,12 +244,7 @@ func TestMP3Controls(t *testing.T) {
 // sound starts at t= at once (the decoder does not work its way there
 // from the start), and the start is not a seek.
 func TestMP3URLOptions(t *testing.T) {
-	srv := startPulse(t)
-	uuid := srv.addMedia(t, "classic.mp3")
-	h := startHook(t, true, nil)
-	srv.addWebhook(t, h.URL, 60)
-
-	ctx := newBrowser(t)
+	srv, uuid, h, ctx := trackedMP3(t, "classic.mp3")
 	instrumented(t, ctx)
 	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe&t=5:00&muted=1&autoplay=1")
 	waitFor(t, 10*time.Second, "autoplay", func() bool { return !mediaPaused(t, ctx) })
@@ -396,11 +392,7 @@ func TestPlayerAt320x180(t *testing.T) {
 // engine=element plays the MP3 with the browser's <audio> element, and
 // tracking works the same.
 func TestMP3ElementEngine(t *testing.T) {
-	srv := startPulse(t)
-	uuid := srv.addMedia(t, "mpeg2.mp3")
-	h := startHook(t, true, nil)
-	srv.addWebhook(t, h.URL, 60)
-	ctx := newBrowser(t)
+	srv, uuid, h, ctx := trackedMP3(t, "mpeg2.mp3")
 	openPlayer(t, ctx, srv.URL+"/v/"+uuid+"?student=john_doe&engine=element")
 	armed(t, ctx)
 	click(t, ctx, "play")
