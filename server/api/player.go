@@ -14,7 +14,7 @@ import (
 	"strconv"
 
 	"github.com/pulsehq/pulse/server/pulse"
-	"github.com/pulsehq/pulse/wasm/ui"
+	"github.com/pulsehq/pulse/wasm/audio"
 )
 
 // pageConfig is what the player page hands to the wasm player.
@@ -106,7 +106,7 @@ func (s *Server) handlePlayerPage(w http.ResponseWriter, r *http.Request) {
 		"Config":       cfg,
 		"Duration":     strconv.FormatFloat(m.Duration, 'f', 3, 64),
 		"IsMP3":        m.Type == "audio/mpeg",
-		"DurationText": ui.Clock(m.Duration),
+		"DurationText": audio.Clock(m.Duration),
 	})
 }
 

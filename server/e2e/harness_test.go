@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -447,8 +446,6 @@ func mediaPaused(t testing.TB, ctx context.Context) bool {
 // does.
 func setPlaybackRate(t testing.TB, ctx context.Context, rate string) {
 	t.Helper()
-	eval[bool](t, ctx, `(() => { const r = document.getElementById("rate"); r.value = `+jsQuote(rate)+`;
-		r.dispatchEvent(new Event("change", {bubbles: true})); return r.value === `+jsQuote(rate)+` })()`)
+	eval[bool](t, ctx, `(() => { const r = document.getElementById("rate"); r.value = `+jsString(rate)+`;
+		r.dispatchEvent(new Event("change", {bubbles: true})); return r.value === `+jsString(rate)+` })()`)
 }
-
-func jsQuote(s string) string { return strconv.Quote(s) }

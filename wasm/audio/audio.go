@@ -7,8 +7,10 @@
 package audio
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math"
+	"slices"
 )
 
 // Deinterleave converts 16-bit little-endian stereo PCM (go-mp3's output)
@@ -65,6 +67,22 @@ func (p *Peaks) Bytes() []byte {
 	out := make([]byte, len(p.bins))
 	for i, v := range p.bins {
 		out[i] = byte(math.Round(min(max(v, 0), 1) * 255))
+	}
+	return out
+}
+
+// Loudest splits levels into n shares in order and returns the largest
+// level of each, so that no loud moment is lost when a waveform is drawn
+// or stored narrower than it was measured. Wider than levels, each level
+// repeats. It returns nil for no levels.
+func Loudest[T cmp.Ordered](levels []T, n int) []T {
+	if len(levels) == 0 || n <= 0 {
+		return nil
+	}
+	out := make([]T, n)
+	for i := range n {
+		lo, hi := i*len(levels)/n, (i+1)*len(levels)/n
+		out[i] = slices.Max(levels[lo:max(hi, lo+1)])
 	}
 	return out
 }

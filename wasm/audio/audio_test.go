@@ -135,3 +135,11 @@ func TestPlaceBackToBack(t *testing.T) {
 		}
 	}
 }
+
+func TestLoudest(t *testing.T) {
+	assert.Nil(t, Loudest([]int{}, 3))
+	assert.Nil(t, Loudest([]int{1}, 0))
+	assert.Equal(t, []int{5, 9}, Loudest([]int{1, 5, 9, 2}, 2))
+	assert.Equal(t, []int{3, 3, 7, 7}, Loudest([]int{3, 7}, 4), "wider: each repeats")
+	assert.Equal(t, []float64{0.5, 2}, Loudest([]float64{0.5, 0.1, 2}, 2))
+}

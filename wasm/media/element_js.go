@@ -6,6 +6,8 @@ import (
 	"syscall/js"
 
 	"honnef.co/go/js/dom/v2"
+
+	"github.com/pulsehq/pulse/wasm/browser"
 )
 
 // Element is a Media backed by an HTML <audio> or <video> element.
@@ -43,11 +45,11 @@ func (e *Element) Play() error {
 	ch := make(chan error, 1)
 	ok := js.FuncOf(func(js.Value, []js.Value) any { ch <- nil; return nil })
 	fail := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := "playback refused"
+		err := &browser.JSError{Name: "Error", Message: "playback refused"}
 		if len(args) > 0 && args[0].Type() == js.TypeObject {
-			msg = args[0].Get("name").String() + ": " + args[0].Get("message").String()
+			err = &browser.JSError{Name: args[0].Get("name").String(), Message: args[0].Get("message").String()}
 		}
-		ch <- errors.New(msg)
+		ch <- err
 		return nil
 	})
 	defer ok.Release()

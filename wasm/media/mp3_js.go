@@ -136,7 +136,6 @@ type MP3 struct {
 // chunk is decoded audio: media seconds [start, end) in an AudioBuffer.
 type chunk struct {
 	start, end float64
-	frames     int // the frame after the last in it
 	buf        js.Value
 }
 
@@ -574,7 +573,7 @@ func (m *MP3) decodeGen(gen, k int) {
 func (m *MP3) badFrame(gen, k int) {
 	m.badRun++
 	if m.badRun > maxBadFrames {
-		m.fail(errors.New("the MP3 file is corrupt from " + clock(m.idx.Time(k-m.badRun+1)) + " on"))
+		m.fail(errors.New("the MP3 file is corrupt from " + audio.Clock(m.idx.Time(k-m.badRun+1)) + " on"))
 		return
 	}
 	spf := m.idx.FrameSamples()
@@ -659,7 +658,7 @@ func (m *MP3) push(gen, from, to int, left, right []float32) {
 	})
 	m.copyToChannel(buf, left, 0)
 	m.copyToChannel(buf, right, 1)
-	c := &chunk{start: m.idx.Time(from), end: m.idx.Time(to), frames: to, buf: buf}
+	c := &chunk{start: m.idx.Time(from), end: m.idx.Time(to), buf: buf}
 	if c.end <= m.position() {
 		return // behind the playhead already
 	}
@@ -1202,14 +1201,4 @@ func (m *MP3) On(f func(Event)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.subs = append(m.subs, f)
-}
-
-// clock formats seconds as m:ss for messages.
-func clock(s float64) string {
-	t := int(max(s, 0))
-	sec := strconv.Itoa(t % 60)
-	if t%60 < 10 {
-		sec = "0" + sec
-	}
-	return strconv.Itoa(t/60) + ":" + sec
 }

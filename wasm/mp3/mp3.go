@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	gomp3 "github.com/hajimehoshi/go-mp3"
+
+	"github.com/pulsehq/pulse/wasm/audio"
 )
 
 // ErrNotMP3 is returned for input that does not start like an MP3 file.
@@ -154,15 +156,10 @@ func Reduce(levels []float64, n int, full float64) []byte {
 	if len(levels) == 0 || n <= 0 {
 		return nil
 	}
-	n = min(n, len(levels))
-	out := make([]byte, n)
-	for i := range n {
-		lo, hi := i*len(levels)/n, (i+1)*len(levels)/n
-		m := 0.0
-		for _, v := range levels[lo:max(hi, lo+1)] {
-			m = max(m, v)
-		}
-		out[i] = byte(math.Round(min(m/full, 1) * 255))
+	loud := audio.Loudest(levels, min(n, len(levels)))
+	out := make([]byte, len(loud))
+	for i, m := range loud {
+		out[i] = byte(math.Round(min(max(m, 0)/full, 1) * 255))
 	}
 	return out
 }

@@ -11,6 +11,7 @@
 package ui
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"syscall/js"
@@ -18,6 +19,7 @@ import (
 
 	"honnef.co/go/js/dom/v2"
 
+	"github.com/pulsehq/pulse/wasm/audio"
 	"github.com/pulsehq/pulse/wasm/browser"
 	"github.com/pulsehq/pulse/wasm/media"
 )
@@ -201,8 +203,8 @@ func (c *Controls) refused(err error) {
 }
 
 func isNotAllowed(err error) bool {
-	s := err.Error()
-	return len(s) >= 15 && s[:15] == "NotAllowedError"
+	var je *browser.JSError
+	return errors.As(err, &je) && je.Name == "NotAllowedError"
 }
 
 // unlock starts the audio context of media that has one, inside the
@@ -324,7 +326,7 @@ func (c *Controls) update(ev media.Event) {
 	case media.DurationChange:
 		c.showDuration()
 		if cs, ok := c.m.(interface{ CutShort() bool }); ok && cs.CutShort() {
-			c.Notice("This recording is cut short: it ends at " + Clock(c.m.Duration()) + ".")
+			c.Notice("This recording is cut short: it ends at " + audio.Clock(c.m.Duration()) + ".")
 		}
 	case media.Progress:
 		c.draw()
@@ -390,7 +392,7 @@ func (c *Controls) showPosition() {
 
 func (c *Controls) showTime(pos float64) {
 	d := c.m.Duration()
-	total := Clock(d)
+	total := audio.Clock(d)
 	if math.IsNaN(d) || d <= 0 {
 		total = "--:--"
 	}
@@ -398,9 +400,9 @@ func (c *Controls) showTime(pos float64) {
 		total = "live"
 	}
 	if c.time != nil {
-		c.time.SetTextContent(Clock(pos) + " / " + total)
+		c.time.SetTextContent(audio.Clock(pos) + " / " + total)
 	}
-	c.seek.SetAttribute("aria-valuetext", Clock(pos)+" of "+total)
+	c.seek.SetAttribute("aria-valuetext", audio.Clock(pos)+" of "+total)
 }
 
 func (c *Controls) showVolume() {
@@ -454,7 +456,7 @@ func (c *Controls) offerResume() {
 	if c.resume == nil || c.cfg.UUID == "" || !st.Truthy() {
 		return
 	}
-	v, err := tryCall(st, "getItem", c.resumeKey())
+	v, err := browser.Call(st, "getItem", c.resumeKey())
 	if err != nil || v.Type() != js.TypeString {
 		return
 	}
@@ -463,7 +465,7 @@ func (c *Controls) offerResume() {
 		return
 	}
 	root := c.resume.Underlying()
-	root.Call("querySelector", ".resume-text").Set("textContent", "Resume from "+Clock(at)+"?")
+	root.Call("querySelector", ".resume-text").Set("textContent", "Resume from "+audio.Clock(at)+"?")
 	yes, no := root.Call("querySelector", ".resume-yes"), root.Call("querySelector", ".resume-no")
 	yes.Call("addEventListener", "click", js.FuncOf(func(js.Value, []js.Value) any {
 		c.m.Seek(at)
@@ -476,7 +478,7 @@ func (c *Controls) offerResume() {
 	no.Call("addEventListener", "click", js.FuncOf(func(js.Value, []js.Value) any {
 		c.hideResume()
 		if st := storage(); st.Truthy() {
-			tryCall(st, "removeItem", c.resumeKey())
+			browser.Call(st, "removeItem", c.resumeKey())
 		}
 		return nil
 	}))
@@ -488,19 +490,3 @@ func (c *Controls) hideResume() {
 		c.resume.SetAttribute("hidden", "")
 	}
 }
-
-// tryCall calls a method that may throw, such as Storage's.
-func tryCall(v js.Value, method string, args ...any) (r js.Value, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = errThrown
-		}
-	}()
-	return v.Call(method, args...), nil
-}
-
-type thrown struct{}
-
-func (thrown) Error() string { return "ui: the browser threw an exception" }
-
-var errThrown error = thrown{}
